@@ -1,0 +1,1 @@
+"""The fsspec filesystem `flyfs://` and the KV-cache store (issues 7, 10)."""

@@ -1,0 +1,1 @@
+"""Cluster manager: membership, chain tables, routing (issue 6)."""

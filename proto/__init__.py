@@ -1,0 +1,1 @@
+"""Wire protocol: `.proto` sources and the modules generated from them by `make proto`."""
