@@ -1,0 +1,33 @@
+"""What every namespace operation needs besides its transaction."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+from flyfs.layout import ChainTableSource
+
+from .config import MetaConfig
+from .ids import IdAllocator
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+
+@dataclass
+class MetaContext:
+    config: MetaConfig
+    inode_ids: IdAllocator
+    session_ids: IdAllocator
+    chains: ChainTableSource
+    rng: random.Random = field(default_factory=random.Random)
+
+    @property
+    def lease_ms(self) -> int:
+        return int(self.config.session_lease_s * 1000)
+
+    @property
+    def gc_delay_ms(self) -> int:
+        return int(self.config.gc_delay_s * 1000)

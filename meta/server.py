@@ -1,0 +1,103 @@
+"""The meta server process: gRPC on grpc.aio, KV transactions, background duties."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+import grpc
+
+from flyfs.kv import Database, Transaction, open_database
+from flyfs.layout import StaticChainTable
+from flyfs.logs import setup_logging
+from flyfs.process import install_stop_signals, write_ready_file
+from flyfs.proto import meta_pb2, meta_pb2_grpc
+from flyfs.rpc import SERVER_OPTIONS
+
+from . import schema
+from .config import MetaConfig
+from .context import MetaContext, now_ns
+from .idempotency import IdempotencyCollector
+from .ids import IdAllocator
+from .removal import NoStorage, RemovalCollector
+from .service import MetaService
+from .sessions import SessionPruner
+
+log = logging.getLogger("flyfs.meta")
+
+STOP_GRACE_S = 5.0
+
+
+def ensure_root(tr: Transaction) -> None:
+    if schema.get_inode(tr, schema.ROOT_ID) is None:
+        now = now_ns()
+        schema.put_inode(
+            tr,
+            meta_pb2.Inode(
+                id=schema.ROOT_ID,
+                type=meta_pb2.INODE_TYPE_DIRECTORY,
+                mode=0o755,
+                nlink=2,
+                parent=schema.ROOT_ID,
+                atime_ns=now,
+                mtime_ns=now,
+                ctime_ns=now,
+            ),
+        )
+
+
+def make_context(config: MetaConfig, db: Database) -> MetaContext:
+    return MetaContext(
+        config=config,
+        inode_ids=IdAllocator(db, schema.INODE_COUNTER, config.inode_id_batch),
+        session_ids=IdAllocator(db, schema.SESSION_COUNTER, config.inode_id_batch),
+        chains=StaticChainTable(config.chains),
+        rng=random.Random(),
+    )
+
+
+async def every(interval_s: float, duty) -> None:
+    """Run `duty.run_once` on a worker thread forever; a failure is logged, not fatal."""
+    while True:
+        try:
+            await asyncio.to_thread(duty.run_once)
+        except Exception:
+            log.exception("%s failed; will try again", type(duty).__name__)
+        await asyncio.sleep(interval_s)
+
+
+async def serve(config: MetaConfig) -> None:
+    db = open_database(config.kv)
+    try:
+        await db.run_async(ensure_root)
+        ctx = make_context(config, db)
+        server = grpc.aio.server(options=SERVER_OPTIONS)
+        meta_pb2_grpc.add_MetaServicer_to_server(MetaService(db, ctx), server)
+        port = server.add_insecure_port(f"{config.host}:{config.port}")
+        await server.start()
+        duties = [
+            SessionPruner(db, ctx),
+            RemovalCollector(db, NoStorage()),
+            IdempotencyCollector(db, config.idempotency_retention_s),
+        ]
+        tasks = [asyncio.create_task(every(config.janitor_interval_s, d)) for d in duties]
+        stopping = asyncio.Event()
+        install_stop_signals(asyncio.get_running_loop(), stopping.set)
+        if config.ready_file:
+            write_ready_file(config.ready_file, ports={"grpc": port}, engine=db.engine_name)
+        log.info("meta listening on %s:%d, KV engine %s", config.host, port, db.engine_name)
+        await stopping.wait()
+        for task in tasks:
+            task.cancel()
+        await server.stop(STOP_GRACE_S)
+        log.info("meta stopped")
+    finally:
+        db.close()
+
+
+def main(config: MetaConfig) -> None:
+    setup_logging("meta", config.log_level, config.log_file or None)
+    import uvloop
+
+    uvloop.run(serve(config))
