@@ -42,9 +42,9 @@ class Command:
     help: str
 
 
-# Later issues add their commands here, e.g.
-# "cluster": Command("flyfs.cli.cluster", "start, stop or inspect a local cluster").
-COMMANDS: dict[str, Command] = {}
+COMMANDS: dict[str, Command] = {
+    "admin": Command("flyfs.cli.admin", "administration: fsck"),
+}
 
 
 def main(argv: Sequence[str] | None = None, commands: Mapping[str, Command] | None = None) -> int:

@@ -15,6 +15,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf import message_factory
+from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import DecodeError, Message
 
 from flyfs import errors
 from flyfs.errors import Code, FlyfsError
@@ -34,6 +37,50 @@ SERVER_OPTIONS = (
 )
 
 
+class Undecodable:
+    """Stands in for a request whose bytes did not parse.
+
+    gRPC would answer a deserializer's exception with a bare UNKNOWN; handing
+    this to the handler instead lets `grpc_method` answer INVALID_ARGUMENT
+    with a message that says what was wrong.
+    """
+
+    def __init__(self, type_name: str, reason: str):
+        self.type_name, self.reason = type_name, reason
+
+
+def _lenient(message_type: type[Message]) -> Callable[[bytes], Message | Undecodable]:
+    def parse(data: bytes) -> Message | Undecodable:
+        try:
+            return message_type.FromString(data)
+        except DecodeError as exc:
+            return Undecodable(message_type.DESCRIPTOR.full_name, str(exc))
+
+    return parse
+
+
+def add_service(server: grpc.aio.Server, servicer: object, service: ServiceDescriptor) -> None:
+    """Register `servicer`'s methods for `service`, as the generated `add_*_to_server` does,
+    but with request parsing that never fails outside the handler."""
+    handlers = {}
+    for method in service.methods:
+        request_type = message_factory.GetMessageClass(method.input_type)
+        response_type = message_factory.GetMessageClass(method.output_type)
+        make = (
+            grpc.unary_stream_rpc_method_handler
+            if method.server_streaming
+            else grpc.unary_unary_rpc_method_handler
+        )
+        handlers[method.name] = make(
+            getattr(servicer, method.name),
+            request_deserializer=_lenient(request_type),
+            response_serializer=response_type.SerializeToString,
+        )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(service.full_name, handlers),)
+    )
+
+
 def to_flyfs_error(exc: BaseException) -> FlyfsError:
     """What the caller is told about `exc`."""
     if isinstance(exc, FlyfsError):
@@ -49,6 +96,11 @@ def grpc_method(
     @functools.wraps(handler)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
         try:
+            if isinstance(request, Undecodable):
+                raise errors.error(
+                    Code.INVALID_ARGUMENT,
+                    f"request is not a valid {request.type_name}: {request.reason}",
+                )
             return await handler(self, request, context)
         except (FlyfsError, TypeError, ValueError) as exc:
             failure = to_flyfs_error(exc)

@@ -12,8 +12,8 @@ from flyfs.kv import Database, Transaction, open_database
 from flyfs.layout import StaticChainTable
 from flyfs.logs import setup_logging
 from flyfs.process import install_stop_signals, write_ready_file
-from flyfs.proto import meta_pb2, meta_pb2_grpc
-from flyfs.rpc import SERVER_OPTIONS
+from flyfs.proto import meta_pb2
+from flyfs.rpc import SERVER_OPTIONS, add_service
 
 from . import schema
 from .config import MetaConfig
@@ -73,7 +73,7 @@ async def serve(config: MetaConfig) -> None:
         await db.run_async(ensure_root)
         ctx = make_context(config, db)
         server = grpc.aio.server(options=SERVER_OPTIONS)
-        meta_pb2_grpc.add_MetaServicer_to_server(MetaService(db, ctx), server)
+        add_service(server, MetaService(db, ctx), meta_pb2.DESCRIPTOR.services_by_name["Meta"])
         port = server.add_insecure_port(f"{config.host}:{config.port}")
         await server.start()
         duties = [
