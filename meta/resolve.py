@@ -45,22 +45,45 @@ def root(path: str) -> Resolved:
 
 
 def resolve(
-    tr: ReadTransaction, path: str, *, follow: bool = True, snapshot: bool = False
+    tr: ReadTransaction,
+    path: str,
+    *,
+    follow: bool = True,
+    snapshot: bool = False,
+    dirs: dict[tuple[str, ...], int] | None = None,
 ) -> Resolved:
-    return walk(tr, paths.split(path), path, follow=follow, snapshot=snapshot)
+    return walk(tr, paths.split(path), path, follow=follow, snapshot=snapshot, dirs=dirs)
 
 
 def walk(
-    tr: ReadTransaction, names: list[str], path: str, *, follow: bool, snapshot: bool = False
+    tr: ReadTransaction,
+    names: list[str],
+    path: str,
+    *,
+    follow: bool,
+    snapshot: bool = False,
+    dirs: dict[tuple[str, ...], int] | None = None,
 ) -> Resolved:
+    """Resolve `names` from the root.
+
+    `dirs` memoizes directories already resolved in this transaction (by
+    their components from the root), so a batch of paths in few directories
+    reads each directory's entry once: data loaders stat shards in bulk.
+    """
     todo = list(names)
     walked: list[str] = []
     dir_id = schema.ROOT_ID
     hops = 0
     while todo:
         name = todo.pop(0)
-        entry = schema.get_dentry(tr, dir_id, name, snapshot=snapshot)
         last = not todo
+        if dirs is not None and not last:
+            known = dirs.get((*walked, name))
+            if known is not None:
+                dir_id = known
+                walked.append(name)
+                continue
+        entry = schema.get_dentry(tr, dir_id, name, snapshot=snapshot)
         if entry is None:
             if last:
                 return Resolved(path, dir_id, name, None)
@@ -80,6 +103,8 @@ def walk(
             raise error(Code.NOT_DIR, f"{paths.join([*walked, name])} is not a directory", path)
         dir_id = entry.inode_id
         walked.append(name)
+        if dirs is not None:
+            dirs[tuple(walked)] = dir_id
     return root(path)
 
 

@@ -1,6 +1,8 @@
 """The Meta gRPC service: each call is one KV transaction (or a read of one).
 
 Handlers only choose the transaction: reads run as read-only bodies,
+single-item calls inline on the event loop where the engine allows it
+(a thread hop costs more than a point read), batches and scans on workers;
 mutations through `apply_once` (idempotency record in the same
 transaction), so every body is safe to run again and `idempotent=True`
 lets the KV retry even a commit whose outcome was unknown.  Errors become
@@ -55,11 +57,12 @@ class MetaService(meta_pb2_grpc.MetaServicer):
         return await self.db.run_async(
             lambda tr: apply_once(tr, tag, method, response_type, lambda: op(tr)),
             idempotent=True,
+            inline=True,
         )
 
     @grpc_method
     async def Stat(self, request, context):
-        return await self.db.read_async(lambda tr: stat.run(tr, request))
+        return await self.db.read_async(lambda tr: stat.run(tr, request), inline=True)
 
     @grpc_method
     async def StatMany(self, request, context):
@@ -75,7 +78,7 @@ class MetaService(meta_pb2_grpc.MetaServicer):
 
     @grpc_method
     async def Readlink(self, request, context):
-        return await self.db.read_async(lambda tr: symlink.readlink(tr, request))
+        return await self.db.read_async(lambda tr: symlink.readlink(tr, request), inline=True)
 
     @grpc_method
     async def Mkdir(self, request, context):

@@ -10,6 +10,7 @@ nothing, so it never conflicts.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from abc import ABC, abstractmethod
 
@@ -65,6 +66,10 @@ class EngineTransaction(Transaction):
     @abstractmethod
     def commit(self) -> None: ...
 
+    async def commit_async(self) -> None:
+        """`commit` from an event loop; engines with a non-blocking commit override this."""
+        await asyncio.to_thread(self.commit)
+
     @abstractmethod
     def cancel(self) -> None:
         """Release the transaction's resources without committing; idempotent."""
@@ -72,6 +77,8 @@ class EngineTransaction(Transaction):
 
 class Engine(ABC):
     name: str
+    # Bodies may run on the event loop: reads are local and never wait.
+    inline_bodies: bool = False
 
     @abstractmethod
     def begin(self) -> EngineTransaction: ...

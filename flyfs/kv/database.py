@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from .api import Engine, ReadTransaction, Transaction
-from .retry import RetryPolicy, run_transaction
+from .retry import RetryPolicy, run_transaction, run_transaction_inline
 
 T = TypeVar("T")
 
@@ -37,11 +37,24 @@ class Database:
         """Run a read-only body; its commit writes nothing, so it is always safe to retry."""
         return run_transaction(self.engine, body, policy=self.policy, idempotent=True)
 
-    async def run_async(self, body: Callable[[Transaction], T], *, idempotent: bool = False) -> T:
+    async def run_async(
+        self, body: Callable[[Transaction], T], *, idempotent: bool = False, inline: bool = False
+    ) -> T:
+        """`run` from an event loop.
+
+        With `inline`, on an engine that allows it, the body runs on the loop
+        and only its commit goes to a worker: for short bodies, where the
+        thread hop would cost more than the work.  Bodies that scan a lot
+        (listings, batches) should leave `inline` off.
+        """
+        if inline and self.engine.inline_bodies:
+            return await run_transaction_inline(
+                self.engine, body, policy=self.policy, idempotent=idempotent
+            )
         return await self._in_worker(lambda: self.run(body, idempotent=idempotent))
 
-    async def read_async(self, body: Callable[[ReadTransaction], T]) -> T:
-        return await self._in_worker(lambda: self.read(body))
+    async def read_async(self, body: Callable[[ReadTransaction], T], *, inline: bool = False) -> T:
+        return await self.run_async(body, idempotent=True, inline=inline)
 
     async def _in_worker(self, call: Callable[[], T]) -> T:
         if self._executor is None:

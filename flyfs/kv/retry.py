@@ -1,4 +1,4 @@
-"""The one retry loop every transaction runs through.
+"""The one retry policy every transaction runs under, and its two drivers.
 
 It retries only errors the table marks retryable (conflict, too old, busy),
 with capped exponential backoff and full jitter, bounded in attempts and in
@@ -6,10 +6,15 @@ time.  "Commit unknown" (FDB's 1021: the commit may or may not have applied)
 is handled on purpose: a body that is idempotent by construction (it checks
 its own idempotency record, as meta's mutations do) is retried; any other
 raises, because applying it twice could be wrong.
+
+`Attempts` holds every decision; `run_transaction` (a worker thread) and
+`run_transaction_inline` (the event loop, for engines whose bodies never
+block) only drive it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Callable
@@ -31,10 +36,31 @@ class RetryPolicy:
     max_backoff_s: float = 0.2
 
 
-def _should_retry(exc: FlyfsError, idempotent: bool) -> bool:
-    if exc.code is Code.KV_COMMIT_UNKNOWN:
-        return idempotent
-    return exc.retryable
+class Attempts:
+    """The retry decisions for one transaction, attempt after attempt."""
+
+    def __init__(self, policy: RetryPolicy, idempotent: bool):
+        self.policy = policy
+        self.idempotent = idempotent
+        self.count = 0
+        self.deadline = time.monotonic() + policy.max_total_s
+        self.backoff = policy.first_backoff_s
+
+    def failed(self, exc: FlyfsError) -> float:
+        """The delay before the next attempt; raises when there is to be none."""
+        self.count += 1
+        retry = self.idempotent if exc.code is Code.KV_COMMIT_UNKNOWN else exc.retryable
+        if not retry:
+            raise exc
+        out_of_time = time.monotonic() + self.backoff > self.deadline
+        if self.count >= self.policy.max_attempts or out_of_time:
+            raise error(
+                Code.KV_RETRIES_EXHAUSTED,
+                f"gave up after {self.count} attempts; last error: {exc}",
+            ) from exc
+        delay = random.uniform(0, self.backoff)
+        self.backoff = min(self.backoff * 2, self.policy.max_backoff_s)
+        return delay
 
 
 def run_transaction(
@@ -50,24 +76,42 @@ def run_transaction(
     `body` may run more than once, so it must have no side effects outside
     the transaction: collect what should happen after commit and return it.
     """
-    deadline = time.monotonic() + policy.max_total_s
-    backoff = policy.first_backoff_s
-    for attempt in range(1, policy.max_attempts + 1):
+    attempts = Attempts(policy, idempotent)
+    while True:
         tr = engine.begin()
         try:
             result = body(tr)
             tr.commit()
             return result
         except FlyfsError as exc:
-            if not _should_retry(exc, idempotent):
-                raise
-            if attempt == policy.max_attempts or time.monotonic() + backoff > deadline:
-                raise error(
-                    Code.KV_RETRIES_EXHAUSTED,
-                    f"gave up after {attempt} attempts; last error: {exc}",
-                ) from exc
+            delay = attempts.failed(exc)
         finally:
             tr.cancel()
-        sleep(random.uniform(0, backoff))
-        backoff = min(backoff * 2, policy.max_backoff_s)
-    raise AssertionError("unreachable: the loop returns or raises")
+        sleep(delay)
+
+
+async def run_transaction_inline(
+    engine: Engine,
+    body: Callable[[EngineTransaction], T],
+    *,
+    policy: RetryPolicy,
+    idempotent: bool,
+) -> T:
+    """The same, with `body` run on the event loop and the commit awaited.
+
+    For engines whose reads never block (the embedded one): a thread hop
+    costs more than the body.  Nothing is held across the await: the body
+    has ended its read snapshot before its commit is queued.
+    """
+    attempts = Attempts(policy, idempotent)
+    while True:
+        tr = engine.begin()
+        try:
+            result = body(tr)
+            await tr.commit_async()
+            return result
+        except FlyfsError as exc:
+            delay = attempts.failed(exc)
+        finally:
+            tr.cancel()
+        await asyncio.sleep(delay)

@@ -7,12 +7,14 @@ Optimistic, like FDB, not one big lock:
   Each serializable read records the key range it read.
 - Mutations are buffered (`WriteBuffer`) and visible to the transaction's
   own reads.  A read-only transaction commits nothing and checks nothing.
-- Commit ends the snapshot and takes SQLite's write lock (`BEGIN
-  IMMEDIATE`).  Under it, the read ranges are checked against the commit
-  log: the write-conflict ranges of every commit newer than the read
-  version.  An overlap raises the retryable conflict error (FDB's 1020);
-  otherwise the mutations and this commit's own conflict ranges are written
-  and the version counter advances, in one SQLite transaction.
+- Commit ends the snapshot and hands the transaction to the engine's
+  committer thread (`group_commit.py`), which takes SQLite's write lock for
+  a batch of waiting commits.  Under it, each one's read ranges are checked
+  against the commit log: the write-conflict ranges of every commit newer
+  than its read version, earlier members of the batch included.  An overlap
+  raises the retryable conflict error (FDB's 1020); otherwise its mutations
+  and conflict ranges are written and the version counter advances.  One
+  fsync makes the whole batch durable.
 - The log keeps `log_retention_s` (longer than the 5 s transaction limit)
   and at most `log_max_versions` commits.  A transaction whose read version
   is older than the log's horizon cannot be checked, so it gets the
@@ -26,16 +28,19 @@ power loss.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import sqlite3
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 from flyfs.errors import Code, FlyfsError, error
 
-from .api import Engine, EngineTransaction, KeyValue, add_le, key_after
+from .api import Engine, EngineTransaction, KeyValue, key_after
+from .group_commit import GroupCommitter, LogPolicy, Member
 from .limits import MAX_TXN_SECONDS, SizeMeter, check_key, check_range_end, check_value
 from .write_buffer import WriteBuffer
 
@@ -74,11 +79,17 @@ def _translate(exc: sqlite3.Error, path: Path) -> FlyfsError:
 
 class SqliteEngine(Engine):
     name = "sqlite"
+    inline_bodies = True
 
     def __init__(self, options: SqliteOptions):
         self.options = options
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._closed = False
+        self.committer = GroupCommitter(
+            self._connect,
+            LogPolicy(options.log_retention_s, options.log_max_versions, options.prune_every),
+            lambda exc: _translate(exc, options.path),
+        )
         options.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._connect()
         try:
@@ -140,6 +151,7 @@ class SqliteEngine(Engine):
 
     def close(self) -> None:
         self._closed = True
+        self.committer.close()
         while True:
             try:
                 self._idle.get_nowait().close()
@@ -283,89 +295,30 @@ class SqliteTransaction(EngineTransaction):
 
     # -- commit ------------------------------------------------------------
 
-    def commit(self) -> None:
+    def _submit(self) -> Future[None] | None:
+        """End the read snapshot and queue the mutations, if any, for the committer."""
         conn = self._live()
         try:
-            conn.execute("ROLLBACK")  # end the read snapshot before taking the write lock
-            if self._writes:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self._commit_locked(conn)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
+            conn.execute("ROLLBACK")
         except sqlite3.Error as exc:
             raise _translate(exc, self._opts.path) from exc
         finally:
             self.cancel()
+        if not self._writes:
+            return None
+        return self._engine.committer.submit(
+            Member(self._read_version, self._read_ranges, self._writes)
+        )
 
-    def _commit_locked(self, conn: sqlite3.Connection) -> None:
-        state = dict(
-            conn.execute("SELECT name, value FROM state WHERE name IN ('version', 'horizon')")
-        )
-        version, horizon = state["version"], state["horizon"]
-        if self._read_version < horizon:
-            raise error(
-                Code.KV_TOO_OLD,
-                f"read version {self._read_version} is older than the conflict log's"
-                f" horizon {horizon}",
-            )
-        if version > self._read_version:
-            for begin, end in self._read_ranges:
-                hit = conn.execute(
-                    "SELECT version FROM commit_log WHERE version > ? AND begin_key < ?"
-                    " AND end_key > ? LIMIT 1",
-                    (self._read_version, end, begin),
-                ).fetchone()
-                if hit is not None:
-                    raise error(
-                        Code.KV_CONFLICT,
-                        f"a commit at version {hit[0]} wrote what this transaction read"
-                        f" in [{begin[:24]!r}, {end[:24]!r})",
-                    )
-        self._apply(conn)
-        new_version = version + 1
-        now = time.time()
-        conn.executemany(
-            "INSERT INTO commit_log VALUES (?, ?, ?, ?)",
-            [(new_version, b, e, now) for b, e in self._writes.conflict_ranges()],
-        )
-        conn.execute("UPDATE state SET value=? WHERE name='version'", (new_version,))
-        if new_version % self._opts.prune_every == 0:
-            self._prune(conn, new_version, now)
+    def commit(self) -> None:
+        done = self._submit()
+        if done is not None:
+            done.result()
 
-    def _apply(self, conn: sqlite3.Connection) -> None:
-        writes = self._writes
-        for begin, end in writes.cleared:
-            conn.execute("DELETE FROM kv WHERE key >= ? AND key < ?", (begin, end))
-        conn.executemany(
-            "DELETE FROM kv WHERE key=?", [(k,) for k, v in writes.points.items() if v is None]
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO kv VALUES (?, ?)",
-            [(k, v) for k, v in writes.points.items() if v is not None],
-        )
-        for key, params in writes.adds.items():
-            row = conn.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
-            value = None if row is None else row[0]
-            for param in params:
-                value = add_le(value, param)
-            conn.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (key, value))
-
-    def _prune(self, conn: sqlite3.Connection, version: int, now: float) -> None:
-        by_count = version - self._opts.log_max_versions
-        by_age = (
-            conn.execute(
-                "SELECT max(version) FROM commit_log WHERE committed_at < ?",
-                (now - self._opts.log_retention_s,),
-            ).fetchone()[0]
-            or 0
-        )
-        horizon = max(by_count, by_age)
-        if horizon > 0:
-            conn.execute("DELETE FROM commit_log WHERE version <= ?", (horizon,))
-            conn.execute("UPDATE state SET value=max(value, ?) WHERE name='horizon'", (horizon,))
+    async def commit_async(self) -> None:
+        done = self._submit()
+        if done is not None:
+            await asyncio.wrap_future(done)
 
     def cancel(self) -> None:
         conn, self._conn = self._conn, None

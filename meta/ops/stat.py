@@ -15,7 +15,13 @@ from .. import schema
 from ..resolve import resolve
 
 
-def lookup(tr: ReadTransaction, ref: meta_pb2.InodeRef, *, follow: bool = True) -> meta_pb2.Inode:
+def lookup(
+    tr: ReadTransaction,
+    ref: meta_pb2.InodeRef,
+    *,
+    follow: bool = True,
+    dirs: dict[tuple[str, ...], int] | None = None,
+) -> meta_pb2.Inode:
     which = ref.WhichOneof("ref")
     if which == "inode_id":
         inode = schema.get_inode(tr, ref.inode_id, snapshot=True)
@@ -24,7 +30,7 @@ def lookup(tr: ReadTransaction, ref: meta_pb2.InodeRef, *, follow: bool = True) 
         return inode
     if which != "path":
         raise error(Code.INVALID_ARGUMENT, "an InodeRef needs a path or an inode_id")
-    entry = resolve(tr, ref.path, follow=follow, snapshot=True).require()
+    entry = resolve(tr, ref.path, follow=follow, snapshot=True, dirs=dirs).require()
     inode = schema.get_inode(tr, entry.inode_id, snapshot=True)
     if inode is None:
         raise error(Code.NOT_FOUND, "entry names a missing inode", ref.path)
@@ -43,10 +49,11 @@ def run_many(
             Code.INVALID_ARGUMENT, f"{len(request.refs)} refs in one StatMany; at most {limit}"
         )
     response = meta_pb2.StatManyResponse()
+    dirs: dict[tuple[str, ...], int] = {}
     for ref in request.refs:
         result = response.results.add()
         try:
-            result.inode.CopyFrom(lookup(tr, ref, follow=not request.no_follow))
+            result.inode.CopyFrom(lookup(tr, ref, follow=not request.no_follow, dirs=dirs))
         except FlyfsError as exc:
             result.status.CopyFrom(status_of(exc))
     return response

@@ -417,3 +417,23 @@ def test_matches_a_dict_model(db, initial, ops):
             tr = db.engine.begin()
     tr.cancel()
     assert dict(db.read(lambda t: t.get_range(b"", b"\xff"))) == committed
+
+
+def test_threads_committing_at_once_lose_no_update(db):
+    """Concurrent commits from one process (batched by the embedded engine) stay serializable."""
+
+    def bump(tr, key):
+        tr.set(key, counter(read_counter(tr.get(key)) + 1))
+
+    def worker(i):
+        for n in range(60):
+            db.run(lambda tr: bump(tr, b"shared"))
+            db.run(lambda tr, n=n: tr.set(b"own/%d/%d" % (i, n), b"x"))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert read_counter(db.read(lambda tr: tr.get(b"shared"))) == 8 * 60
+    assert len(db.read(lambda tr: tr.get_prefix(b"own/"))) == 8 * 60
