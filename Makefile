@@ -28,9 +28,10 @@ demo: venv
 	@echo "make demo arrives with the client (issue 7): it will start a local cluster,"
 	@echo "move files through flyfs:// and train a small model from it."
 
-bench: venv
-	$(MAKE) EXTRAS=test,bench venv
+bench:
+	$(MAKE) venv EXTRAS=test,bench
 	$(BIN)/python bench/kv_bench.py
+	$(BIN)/python bench/meta_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
