@@ -15,7 +15,7 @@ import time
 
 from flyfs.kv import Database, ReadTransaction, Transaction
 from flyfs.kv.keys import Tag, tag_range
-from flyfs.proto import common_pb2, meta_pb2
+from flyfs.proto import meta_pb2
 
 from . import schema
 from .context import MetaContext
@@ -26,15 +26,12 @@ log = logging.getLogger(__name__)
 
 
 def renew(
-    ctx: MetaContext,
-    tr: Transaction,
-    request: meta_pb2.RenewSessionsRequest,
-    tag: common_pb2.RequestTag,
+    ctx: MetaContext, tr: Transaction, request: meta_pb2.RenewSessionsRequest
 ) -> meta_pb2.RenewSessionsResponse:
     expires = int(time.time() * 1000) + ctx.lease_ms
     wanted = set(request.session_ids)
     renewed = 0
-    for key, _ in tr.get_prefix(schema.client_session_prefix(tag.client_id)):
+    for key, _ in tr.get_prefix(schema.client_session_prefix(request.tag.client_id)):
         inode_id, session_id = schema.parse_client_session_key(key)
         if wanted and session_id not in wanted:
             continue

@@ -53,9 +53,9 @@ def hint_of(request: meta_pb2.CloseRequest | meta_pb2.SyncRequest) -> int | None
 
 
 def run_close(
-    ctx: MetaContext, tr: Transaction, request: meta_pb2.CloseRequest, tag: common_pb2.RequestTag
+    ctx: MetaContext, tr: Transaction, request: meta_pb2.CloseRequest
 ) -> meta_pb2.CloseResponse:
-    session = load_session(tr, request.inode_id, request.session_id, tag)
+    session = load_session(tr, request.inode_id, request.session_id, request.tag)
     inode = load_inode(tr, request.inode_id)
     schema.delete_session(tr, session)
     if session.replaces_inode_id:
@@ -88,9 +88,9 @@ def swap_in(
 
 
 def run_sync(
-    ctx: MetaContext, tr: Transaction, request: meta_pb2.SyncRequest, tag: common_pb2.RequestTag
+    ctx: MetaContext, tr: Transaction, request: meta_pb2.SyncRequest
 ) -> meta_pb2.SyncResponse:
-    session = load_session(tr, request.inode_id, request.session_id, tag)
+    session = load_session(tr, request.inode_id, request.session_id, request.tag)
     inode = load_inode(tr, request.inode_id)
     hint = hint_of(request)
     if hint is not None and hint > session.length_hint:

@@ -16,7 +16,7 @@ import time
 
 from flyfs.errors import Code, error
 from flyfs.kv import Transaction
-from flyfs.proto import common_pb2, meta_pb2
+from flyfs.proto import meta_pb2
 
 from .. import paths, schema
 from ..context import MetaContext
@@ -28,9 +28,7 @@ APPEND = meta_pb2.OPEN_MODE_APPEND
 UPDATE = meta_pb2.OPEN_MODE_UPDATE
 
 
-def run(
-    ctx: MetaContext, tr: Transaction, request: meta_pb2.OpenRequest, tag: common_pb2.RequestTag
-) -> meta_pb2.OpenResponse:
+def run(ctx: MetaContext, tr: Transaction, request: meta_pb2.OpenRequest) -> meta_pb2.OpenResponse:
     if request.open_mode not in (WRITE, APPEND, UPDATE):
         raise error(Code.INVALID_ARGUMENT, f"open_mode {request.open_mode} is not a write mode")
     names = paths.split(request.path)
@@ -38,7 +36,7 @@ def run(
     now_ms = int(time.time() * 1000)
     session = meta_pb2.WriteSession(
         session_id=ctx.session_ids.next_id(),
-        client_id=tag.client_id,
+        client_id=request.tag.client_id,
         open_mode=request.open_mode,
         opened_unix_ms=now_ms,
         lease_expires_unix_ms=now_ms + ctx.lease_ms,

@@ -12,11 +12,14 @@ from flyfs.kv import Transaction
 from flyfs.proto import meta_pb2
 
 from .. import schema
+from ..context import MetaContext
 from ..resolve import DIRECTORY, resolve
 from .common import add_nlink
 
 
-def run(tr: Transaction, request: meta_pb2.RmdirRequest) -> meta_pb2.RmdirResponse:
+def run(
+    ctx: MetaContext, tr: Transaction, request: meta_pb2.RmdirRequest
+) -> meta_pb2.RmdirResponse:
     found = resolve(tr, request.path, follow=False)
     entry = found.require()
     if found.is_root:

@@ -7,11 +7,13 @@ from flyfs.kv import Transaction
 from flyfs.proto import meta_pb2
 
 from .. import schema
-from ..context import now_ns
+from ..context import MetaContext, now_ns
 from .stat import lookup
 
 
-def run(tr: Transaction, request: meta_pb2.SetAttrRequest) -> meta_pb2.SetAttrResponse:
+def run(
+    ctx: MetaContext, tr: Transaction, request: meta_pb2.SetAttrRequest
+) -> meta_pb2.SetAttrResponse:
     inode = schema.get_inode(tr, lookup(tr, request.ref, follow=not request.no_follow).id)
     if inode is None:
         raise error(Code.NOT_FOUND, "the inode was removed", request.ref.path or None)

@@ -13,12 +13,14 @@ from flyfs.kv import Transaction
 from flyfs.proto import meta_pb2
 
 from .. import schema
-from ..context import now_ns
+from ..context import MetaContext, now_ns
 from .common import FILE
 from .stat import lookup
 
 
-def run(tr: Transaction, request: meta_pb2.TruncateRequest) -> meta_pb2.TruncateResponse:
+def run(
+    ctx: MetaContext, tr: Transaction, request: meta_pb2.TruncateRequest
+) -> meta_pb2.TruncateResponse:
     inode = lookup(tr, request.ref)
     inode = schema.get_inode(tr, inode.id)  # read again with a conflict range
     if inode is None or inode.unlinked:

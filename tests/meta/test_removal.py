@@ -60,26 +60,30 @@ def test_unlinked_file_is_collected_after_its_delay(env):
 def test_removal_waits_for_open_write_sessions(env):
     db, ctx = env
     tag = RequestTagger().tag()
-    request = meta_pb2.OpenRequest(path="/f", open_mode=meta_pb2.OPEN_MODE_UPDATE, create=True)
-    opened = db.run(lambda tr: open_session.run(ctx, tr, request, tag))
+    request = meta_pb2.OpenRequest(
+        tag=tag, path="/f", open_mode=meta_pb2.OPEN_MODE_UPDATE, create=True
+    )
+    opened = db.run(lambda tr: open_session.run(ctx, tr, request))
     db.run(lambda tr: unlink.run(ctx, tr, meta_pb2.UnlinkRequest(path="/f")))
     remover = RecordingRemover()
     collector = RemovalCollector(db, remover)
     assert collector.run_once(now_ms() + 61_000) == 0
-    closing = meta_pb2.CloseRequest(inode_id=opened.inode.id, session_id=opened.session_id)
-    db.run(lambda tr: close.run_close(ctx, tr, closing, tag))
+    closing = meta_pb2.CloseRequest(tag=tag, inode_id=opened.inode.id, session_id=opened.session_id)
+    db.run(lambda tr: close.run_close(ctx, tr, closing))
     assert collector.run_once(now_ms() + 61_000) == 1 and len(remover.removed) == 1
 
 
 def test_removal_record_carries_the_length(env):
     db, ctx = env
     tag = RequestTagger().tag()
-    request = meta_pb2.OpenRequest(path="/f", open_mode=meta_pb2.OPEN_MODE_WRITE, create=True)
-    opened = db.run(lambda tr: open_session.run(ctx, tr, request, tag))
-    closing = meta_pb2.CloseRequest(
-        inode_id=opened.inode.id, session_id=opened.session_id, length_hint=12345
+    request = meta_pb2.OpenRequest(
+        tag=tag, path="/f", open_mode=meta_pb2.OPEN_MODE_WRITE, create=True
     )
-    db.run(lambda tr: close.run_close(ctx, tr, closing, tag))
+    opened = db.run(lambda tr: open_session.run(ctx, tr, request))
+    closing = meta_pb2.CloseRequest(
+        tag=tag, inode_id=opened.inode.id, session_id=opened.session_id, length_hint=12345
+    )
+    db.run(lambda tr: close.run_close(ctx, tr, closing))
     db.run(lambda tr: unlink.run(ctx, tr, meta_pb2.UnlinkRequest(path="/f")))
     remover = RecordingRemover()
     RemovalCollector(db, remover).run_once(now_ms() + 61_000)
