@@ -28,7 +28,7 @@ class MetaConfig:
     janitor_interval_s: float = 1.0
     # At least 5x the client's total retry window (docs/interfaces.md).
     idempotency_retention_s: float = 600.0
-    inode_id_batch: int = 256
+    inode_id_batch: int = 4096
     list_limit_default: int = 1000
     list_limit_max: int = 10_000
     stat_many_max: int = 100_000
