@@ -1,0 +1,195 @@
+"""The byte mover under every data-plane connection: frames in, flow control out.
+
+`FrameProtocol` is an `asyncio.BufferedProtocol` that only parses frames with
+the one codec (:class:`flyfs.frame.FrameReader`) and hands them to two hooks
+a subclass fills in: `frame_started` (where should this payload land?) and
+`frame_complete`. Client and server differ only in those hooks.
+
+Copy counts on the receive path:
+- prefixes and headers arrive in a reused 64 KiB scratch buffer and are
+  parsed in place (one more small copy only when a header is split across
+  reads, inside FrameReader);
+- payload bytes that arrive in the same read as their header are copied
+  once from scratch into the destination (at most the scratch size per
+  frame); every later read of that payload goes straight into the
+  destination (`get_buffer` returns a memoryview slice of it): 0 copies.
+
+Memory stays bounded whatever the peer sends: the scratch buffer is fixed,
+FrameReader buffers at most one header (<= limits.max_header_bytes), and a
+destination is only asked for after the prefix's lengths passed the limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import cast
+
+from flyfs import errors
+from flyfs.errors import Code
+from flyfs.frame import DEFAULT_LIMITS, FrameHead, FrameKind, FrameLimits, FrameReader
+
+log = logging.getLogger("flyfs.net")
+
+SCRATCH_BYTES = 64 << 10
+
+
+class FrameProtocol(asyncio.BufferedProtocol):
+    """Parses one connection's frames and offers writers a drain future.
+
+    Subclasses override `frame_started`, `frame_complete` and `lost`. A hook
+    that raises a FlyfsError closes the connection with that reason logged.
+    """
+
+    def __init__(self, expect: FrameKind, limits: FrameLimits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        self.transport: asyncio.Transport | None = None
+        self.peername = "?"
+        self.close_reason: errors.FlyfsError | None = None
+        self._reader = FrameReader(expect, limits)
+        self._scratch = memoryview(bytearray(SCRATCH_BYTES))
+        self._head: FrameHead | None = None  # the frame whose payload is arriving
+        self._dest: memoryview | None = None  # its destination; None: discard
+        self._dest_pos = 0
+        self._into_dest = False  # the last get_buffer handed out the destination
+        self._write_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._closed = False
+        self.closed = asyncio.Event()  # set by connection_lost
+
+    # ---- hooks -------------------------------------------------------------
+
+    def frame_started(self, head: FrameHead) -> memoryview | None:
+        """Where the payload (payload_len > 0) of `head` lands; None discards it."""
+        return None
+
+    def frame_complete(self, head: FrameHead, payload: memoryview | None) -> None:
+        """A whole frame arrived; `payload` is what frame_started returned."""
+
+    def lost(self, exc: errors.FlyfsError) -> None:
+        """The connection is gone; `exc` says why (CONNECTION_LOST or a frame error)."""
+
+    # ---- asyncio callbacks -------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's TCPTransport is not an asyncio.Transport subclass: no isinstance check.
+        self.transport = cast(asyncio.Transport, transport)
+        peer = transport.get_extra_info("peername")
+        if peer:
+            self.peername = f"{peer[0]}:{peer[1]}"
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        # Never empty: uvloop may ask before any byte arrived.
+        remaining = self._reader.payload_remaining
+        if self._dest is not None and remaining:
+            self._into_dest = True
+            return self._dest[self._dest_pos : self._dest_pos + remaining]
+        self._into_dest = False
+        return self._scratch
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self._closed:
+            return
+        try:
+            if self._into_dest:
+                self._into_dest = False
+                self._dest_pos += nbytes
+                self._reader.payload_received(nbytes)
+                if not self._reader.payload_remaining:
+                    self._finish_frame()
+                return
+            for event in self._reader.feed(self._scratch[:nbytes]):
+                if self._closed:
+                    return
+                if isinstance(event, FrameHead):
+                    self._start_frame(event)
+                else:
+                    self._payload_piece(event)
+        except errors.FlyfsError as exc:
+            self.close_with(exc)
+
+    def eof_received(self) -> bool:
+        try:
+            self._reader.eof()
+        except errors.FlyfsError as exc:
+            self.close_with(exc)
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        if self.close_reason is None:
+            detail = f": {exc}" if exc else ""
+            self.close_reason = errors.error(
+                Code.CONNECTION_LOST, f"connection to {self.peername} closed{detail}"
+            )
+        reason = self.close_reason
+        waiter, self._drain_waiter = self._drain_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(errors.error(reason.code, reason.message))
+        self.closed.set()
+        self.lost(reason)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        waiter, self._drain_waiter = self._drain_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # ---- for writers -------------------------------------------------------
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed or self.close_reason is not None
+
+    async def drain(self) -> None:
+        """Wait while the transport's write buffer is above its high-water mark."""
+        if self.close_reason is not None:
+            raise errors.error(self.close_reason.code, self.close_reason.message)
+        if not self._write_paused:
+            return
+        if self._drain_waiter is None or self._drain_waiter.done():
+            self._drain_waiter = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._drain_waiter)
+
+    def close_with(self, exc: errors.FlyfsError, level: int = logging.WARNING) -> None:
+        """Close the connection because of `exc`, logging the reason once."""
+        if self.close_reason is None:
+            self.close_reason = exc
+            log.log(level, "closing data connection %s: %s", self.peername, exc)
+        self._closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    # ---- frame assembly ----------------------------------------------------
+
+    def _start_frame(self, head: FrameHead) -> None:
+        self._head, self._dest, self._dest_pos = head, None, 0
+        size = head.prefix.payload_len
+        if size == 0:
+            self._finish_frame()
+            return
+        dest = self.frame_started(head)
+        if dest is not None and dest.nbytes != size:
+            raise errors.error(
+                Code.INTERNAL, f"destination of {dest.nbytes} bytes for a {size}-byte payload"
+            )
+        self._dest = dest
+
+    def _payload_piece(self, piece: memoryview) -> None:
+        if self._dest is not None:
+            # Copy 1 of 1: bytes that shared a read with their header.
+            self._dest[self._dest_pos : self._dest_pos + len(piece)] = piece
+        self._dest_pos += len(piece)
+        # Not reader.payload_remaining: one feed may hold several frames.
+        assert self._head is not None
+        if self._dest_pos == self._head.prefix.payload_len:
+            self._finish_frame()
+
+    def _finish_frame(self) -> None:
+        head, dest = self._head, self._dest
+        self._head, self._dest, self._dest_pos = None, None, 0
+        assert head is not None
+        self.frame_complete(head, dest)

@@ -1,0 +1,284 @@
+"""`DataServer`: accepts data-plane connections and runs a handler per request.
+
+Per connection: the handshake comes first (anything else, a payload on it,
+or a peer from another cluster closes the connection); then each request
+(header + payload received into a pooled buffer) goes to the async handler,
+and its `Reply` goes out through the connection's one `FrameSender`.
+
+Bounds: at most `max_inflight` requests per connection run at once; past
+that the connection stops reading (frames already parsed wait in a backlog
+no larger than one read's worth), so a peer cannot make the server hold more
+than `max_inflight` payloads of at most `limits.max_payload_bytes` each, plus
+one header. A peer that does not finish its handshake in
+`handshake_timeout_s` is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from flyfs import errors
+from flyfs.errors import Code
+from flyfs.frame import DEFAULT_LIMITS, FrameHead, FrameKind, FrameLimits
+from flyfs.net import handshake
+from flyfs.net.buffers import BufferPool
+from flyfs.net.protocol import FrameProtocol
+from flyfs.net.sender import FrameSender, Part, sendfile_enabled
+from flyfs.proto import common_pb2, data_pb2
+
+log = logging.getLogger("flyfs.net")
+
+
+@dataclass
+class Reply:
+    """What a handler answers: a header and payload parts sent in order.
+
+    Parts are bytes-like objects (not copied; not to be modified until
+    `on_sent` ran) or FileRegions (sent by sendfile). The server fills
+    `request_id`. `on_sent(error or None)` runs once the frame left or was
+    dropped: release locks and close file descriptors there.
+    """
+
+    header: data_pb2.ResponseHeader = field(default_factory=data_pb2.ResponseHeader)
+    parts: Sequence[Part] = ()
+    on_sent: Callable[[BaseException | None], None] | None = None
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Who sent a request: the peer's handshake and address."""
+
+    hello: common_pb2.Handshake
+    address: str
+
+
+_Request = tuple[data_pb2.RequestHeader, memoryview, bytearray | None]
+Handler = Callable[[Peer, data_pb2.RequestHeader, memoryview], Awaitable[Reply]]
+
+
+def error_reply(exc: BaseException) -> Reply:
+    code = errors.code_of(exc)
+    message = exc.message if isinstance(exc, errors.FlyfsError) else str(exc)
+    status = common_pb2.Status(code=int(code), message=message)
+    return Reply(data_pb2.ResponseHeader(status=status))
+
+
+class _ServerProtocol(FrameProtocol):
+    def __init__(self, server: DataServer) -> None:
+        super().__init__(FrameKind.REQUEST, server.limits)
+        self._server = server
+        self._sender: FrameSender | None = None
+        self._peer: Peer | None = None
+        self._inflight = 0
+        self._backlog: collections.deque[_Request] = collections.deque()
+        self._reading_paused = False
+        self._handshake_timer: asyncio.TimerHandle | None = None
+        self._buffer: bytearray | None = None  # the pooled buffer of the payload arriving
+        self._refused = False  # handshake refused: the answer is going out, then close
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert self.transport is not None
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._server._connections.add(self)
+        self._sender = FrameSender(
+            self,
+            use_sendfile=self._server.use_sendfile,
+            stall_timeout_s=self._server.stall_timeout_s,
+        )
+        self._handshake_timer = asyncio.get_running_loop().call_later(
+            self._server.handshake_timeout_s, self._handshake_expired
+        )
+
+    def _handshake_expired(self) -> None:
+        if self._peer is None:
+            self.close_with(errors.error(Code.HANDSHAKE_REFUSED, "no handshake in time"))
+
+    def frame_started(self, head: FrameHead) -> memoryview | None:
+        if self._peer is None:
+            raise errors.error(Code.HANDSHAKE_REFUSED, "payload before the handshake")
+        size = head.prefix.payload_len
+        self._buffer = self._server.buffers.acquire(size)
+        return memoryview(self._buffer)[:size]
+
+    def frame_complete(self, head: FrameHead, payload: memoryview | None) -> None:
+        header = head.header
+        assert isinstance(header, data_pb2.RequestHeader)
+        buffer, self._buffer = self._buffer, None
+        if self._refused:
+            return  # read before pause_reading took effect; the connection is closing
+        if self._peer is None:
+            self._handshake(header)
+            return
+        if header.WhichOneof("body") == "hello":
+            raise errors.error(Code.FRAME_BAD_HEADER, "a second hello on one connection")
+        self._backlog.append((header, payload if payload is not None else memoryview(b""), buffer))
+        self._start_backlog()
+
+    def _handshake(self, header: data_pb2.RequestHeader) -> None:
+        assert self._sender is not None
+        if header.WhichOneof("body") != "hello":
+            raise errors.error(Code.HANDSHAKE_REFUSED, "a request before the handshake")
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+        answer = data_pb2.ResponseHeader(request_id=header.request_id)
+        try:
+            handshake.check_peer(self._server.cluster_id, header.hello)
+        except errors.FlyfsError as exc:
+            log.warning("refusing data connection %s: %s", self.peername, exc)
+            answer.status.code, answer.status.message = int(exc.code), exc.message
+            self._refused = True
+            self._reading_paused = True
+            assert self.transport is not None
+            self.transport.pause_reading()
+            self._sender.send(answer, close_after=True)
+            return
+        self._peer = Peer(header.hello, self.peername)
+        answer.hello.CopyFrom(self._server.identity)
+        self._sender.send(answer)
+
+    def _start_backlog(self) -> None:
+        limit = self._server.max_inflight
+        while self._backlog and self._inflight < limit:  # bounded by the backlog's length
+            header, payload, buffer = self._backlog.popleft()
+            self._inflight += 1
+            task = asyncio.get_running_loop().create_task(self._serve(header, payload, buffer))
+            self._server._tasks.add(task)
+            task.add_done_callback(self._server._tasks.discard)
+        want_pause = bool(self._backlog) or self._inflight >= limit
+        if want_pause != self._reading_paused and self.transport is not None and not self.is_closed:
+            self._reading_paused = want_pause
+            if want_pause:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+    async def _serve(
+        self, header: data_pb2.RequestHeader, payload: memoryview, buffer: bytearray | None
+    ) -> None:
+        assert self._peer is not None and self._sender is not None
+        try:
+            if header.timeout_ms:
+                async with asyncio.timeout(header.timeout_ms / 1000):
+                    reply = await self._server.handler(self._peer, header, payload)
+            else:
+                reply = await self._server.handler(self._peer, header, payload)
+        except TimeoutError:
+            reply = error_reply(errors.error(Code.TIMEOUT, "the request's timeout_ms elapsed"))
+        except Exception as exc:
+            if not isinstance(exc, errors.FlyfsError):
+                log.exception("data handler failed on %s", header.WhichOneof("body"))
+            reply = error_reply(exc)
+        reply.header.request_id = header.request_id
+
+        def sent(failure: BaseException | None) -> None:
+            # The payload buffer may back the reply (an echo): release only now.
+            if buffer is not None:
+                self._server.buffers.release(buffer)
+            self._inflight -= 1
+            if reply.on_sent is not None:
+                reply.on_sent(failure)
+            if not self.is_closed:
+                self._start_backlog()
+
+        if self.is_closed:
+            sent(errors.error(Code.CONNECTION_LOST, "peer gone before the reply"))
+            return
+        self._sender.send(reply.header, reply.parts, sent)
+
+    def lost(self, exc: errors.FlyfsError) -> None:
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+        if self._sender is not None:
+            self._sender.stop()
+        for _, _, buffer in self._backlog:
+            if buffer is not None:
+                self._server.buffers.release(buffer)
+        self._backlog.clear()
+        self._server._connections.discard(self)
+
+
+class DataServer:
+    """The data-plane listener of one process (storage serves with it; meta could)."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        cluster_id: str,
+        node_id: int,
+        *,
+        node_type: int = common_pb2.NODE_TYPE_STORAGE,
+        name: str = "",
+        incarnation: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        limits: FrameLimits = DEFAULT_LIMITS,
+        max_inflight: int = 64,
+        handshake_timeout_s: float = 10.0,
+        stall_timeout_s: float = 60.0,
+        buffers: BufferPool | None = None,
+        sendfile: bool | None = None,
+    ) -> None:
+        self.handler = handler
+        self.cluster_id = cluster_id
+        self.identity = handshake.identity(
+            cluster_id, node_id, node_type, incarnation=incarnation, name=name
+        )
+        self.host, self._port = host, port
+        self.limits = limits
+        self.max_inflight = max_inflight
+        self.handshake_timeout_s = handshake_timeout_s
+        self.stall_timeout_s = stall_timeout_s
+        self.buffers = buffers or BufferPool()
+        self.use_sendfile = sendfile_enabled() if sendfile is None else sendfile
+        self._server: asyncio.Server | None = None
+        self._connections: set[_ServerProtocol] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> int:
+        """Listen and return the bound port (port 0 picks a free one)."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _ServerProtocol(self), self.host, self._port, reuse_address=True
+        )
+        self._port = self._server.sockets[0].getsockname()[1]
+        log.info(
+            "data plane listening on %s:%d (sendfile %s)",
+            self.host,
+            self._port,
+            "on" if self.use_sendfile else "off",
+        )
+        return self._port
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    async def close(self, grace_s: float = 5.0) -> None:
+        """Stop accepting, close every connection, wait (bounded) for handlers."""
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self._connections):
+            conn.close_with(
+                errors.error(Code.CONNECTION_LOST, "server shutting down"), logging.INFO
+            )
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace_s)
+            for task in pending:
+                task.cancel()
+        if self._server is not None:
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), grace_s)
+            except TimeoutError:
+                log.warning("data server did not close within %.1f s", grace_s)
