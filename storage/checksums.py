@@ -17,7 +17,9 @@ from collections.abc import Sequence
 
 import crc32c as _crc32c
 
-BLOCK = 64 << 10
+from flyfs.layout import CHECKSUM_BLOCK
+
+BLOCK = CHECKSUM_BLOCK
 
 
 def crc(data: bytes | bytearray | memoryview, value: int = 0) -> int:

@@ -1,0 +1,27 @@
+"""`python -m flyfs.storage --config FILE`: run a storage node."""
+
+from __future__ import annotations
+
+import argparse
+
+from flyfs.process import die_with_parent
+
+
+def main() -> None:
+    die_with_parent()
+    parser = argparse.ArgumentParser(
+        prog="python -m flyfs.storage", description="flyfs storage node"
+    )
+    parser.add_argument("--config", help="TOML config file (FLYFS_* variables override it)")
+    args = parser.parse_args()
+
+    from flyfs.config import load_config
+
+    from .config import StorageConfig
+    from .server import main as run
+
+    run(load_config(StorageConfig, args.config))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""The storage node's config file (`python -m flyfs.storage --config FILE`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class StorageConfig:
+    cluster_id: str = "flyfs"
+    node_id: int = 1
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port, reported in the ready file
+    ready_file: str = ""
+    log_file: str = ""
+    log_level: str = "INFO"
+    # One directory per target; `target_ids[i]` names `targets[i]`.
+    targets: list[str] = field(default_factory=list)
+    target_ids: list[int] = field(default_factory=list)
+    # Until mgmtd assigns chains (issue 6): `chain_ids[i]` is served by `targets[i]`
+    # alone, a chain of one replica, so a write commits at once.
+    chain_ids: list[int] = field(default_factory=list)
+    # Threads doing chunk file I/O (reads open files, writes fsync).
+    io_threads: int = 8
+    fsync: bool = True
+    scrub_bytes_per_s: int = 32 << 20
+    scrub_interval_s: float = 60.0
+    max_inflight_per_connection: int = 64

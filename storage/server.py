@@ -1,0 +1,83 @@
+"""The storage node process: targets, the data-plane server, the scrubber."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from flyfs.frame import DEFAULT_LIMITS
+from flyfs.logs import setup_logging
+from flyfs.net import DataServer
+from flyfs.process import install_stop_signals, write_ready_file
+from flyfs.proto import common_pb2
+
+from .config import StorageConfig
+from .scrubber import Mismatch, Scrubber
+from .service import StorageService
+from .targets import Targets
+
+log = logging.getLogger("flyfs.storage")
+
+STOP_GRACE_S = 5.0
+
+
+def report_mismatch(mismatch: Mismatch) -> None:
+    log.error(
+        "scrubber: chunk %s v%d fails its checksum in blocks %s",
+        mismatch.chunk_id.hex(),
+        mismatch.commit_ver,
+        list(mismatch.bad_blocks),
+    )
+
+
+async def scrub_forever(targets: Targets, config: StorageConfig) -> None:
+    scrubbers = [Scrubber(t.store, config.scrub_bytes_per_s, report_mismatch) for t in targets]
+    while True:
+        await asyncio.sleep(config.scrub_interval_s)
+        for scrubber in scrubbers:
+            try:
+                await asyncio.to_thread(scrubber.run_once)
+            except Exception:
+                log.exception("scrubber failed; will try again")
+
+
+async def serve(config: StorageConfig) -> None:
+    targets = Targets(config)
+    service = StorageService(targets, config.io_threads, DEFAULT_LIMITS.max_payload_bytes)
+    server = DataServer(
+        service.handle,
+        config.cluster_id,
+        config.node_id,
+        node_type=common_pb2.NODE_TYPE_STORAGE,
+        name=f"storage-{config.node_id}",
+        host=config.host,
+        port=config.port,
+        max_inflight=config.max_inflight_per_connection,
+    )
+    port = await server.start()
+    scrubbing = asyncio.create_task(scrub_forever(targets, config))
+    stopping = asyncio.Event()
+    install_stop_signals(asyncio.get_running_loop(), stopping.set)
+    if config.ready_file:
+        write_ready_file(config.ready_file, ports={"data": port}, targets=len(config.targets))
+    log.info(
+        "storage node %d listening on %s:%d with %d targets",
+        config.node_id,
+        config.host,
+        port,
+        len(config.targets),
+    )
+    try:
+        await stopping.wait()
+    finally:
+        scrubbing.cancel()
+        await server.close(STOP_GRACE_S)
+        service.close()
+        log.info("storage stopped")
+
+
+def main(config: StorageConfig) -> None:
+    setup_logging("storage", config.log_level, config.log_file or None)
+    import uvloop
+
+    uvloop.run(serve(config))

@@ -1,0 +1,277 @@
+"""The storage node's data-plane handler: requests in, chunk engine calls, replies out.
+
+Until chains have more than one replica (issue 6) every chain on this node
+is a chain of one: this node is head and tail, so a write is stored as the
+pending version and committed at once.  The head's rule is already the
+CRAQ one: under the chunk's head lock, a pending version left behind (a
+crash between write and commit) is committed first, never rolled back;
+the new version is `commit_ver + 1`.
+
+Reads answer whole checksum blocks: the payload of a range starts and ends
+on 64 KiB block boundaries (or the chunk's end), so the receiver can verify
+every byte against the block CRC32Cs in the response header.  Copies on the
+read path: 0 in Python (the engine's file descriptors go out by
+`sendfile`).  On the write path: the payload is received into a pooled
+buffer (1 copy, kernel → user) and written to the version file (1 copy,
+user → kernel).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from flyfs.errors import Code, FlyfsError, error
+from flyfs.layout import checksum_span
+from flyfs.net import FileRegion, Peer, Reply
+from flyfs.proto import common_pb2, data_pb2
+
+from .checksums import BLOCK
+from .chunk_store import ChunkStore, ReadHandle, UpdateResult
+from .targets import Targets
+
+log = logging.getLogger("flyfs.storage")
+
+T = TypeVar("T")
+
+MAX_RANGES = 10_000
+LOCK_STRIPES = 1024
+
+
+def status_of(exc: FlyfsError) -> common_pb2.Status:
+    return common_pb2.Status(code=int(exc.code), message=exc.message)
+
+
+class StorageService:
+    def __init__(self, targets: Targets, io_threads: int, max_payload_bytes: int):
+        self.targets = targets
+        self.max_payload_bytes = max_payload_bytes
+        self._io = ThreadPoolExecutor(io_threads, thread_name_prefix="chunk-io")
+        self._head_locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+
+    def close(self) -> None:
+        self._io.shutdown(wait=True)
+
+    async def _in_io(self, call: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._io, call)
+
+    async def handle(
+        self, peer: Peer, header: data_pb2.RequestHeader, payload: memoryview
+    ) -> Reply:
+        kind = header.WhichOneof("body")
+        handler = self._handlers.get(kind)
+        if handler is None:
+            raise error(Code.NOT_SUPPORTED, f"storage does not serve {kind!r} requests yet")
+        return await handler(self, getattr(header, kind), payload)
+
+    # -- reads ---------------------------------------------------------------
+
+    async def read(self, request: data_pb2.ReadRequest, payload: memoryview) -> Reply:
+        if len(request.ranges) > MAX_RANGES:
+            raise error(Code.BAD_RANGE, f"{len(request.ranges)} ranges; at most {MAX_RANGES}")
+        opened = await self._in_io(lambda: self._open_ranges(request))
+        response = data_pb2.ResponseHeader()
+        parts = []
+        for result, handle in opened:
+            response.read.results.append(result)
+            if handle is not None and handle.length:
+                parts.append(FileRegion(handle.fd, handle.file_offset, handle.length))
+
+        def close_all(_: BaseException | None) -> None:
+            for _, handle in opened:
+                if handle is not None:
+                    handle.close()
+
+        return Reply(response, parts, on_sent=close_all)
+
+    def _open_ranges(
+        self, request: data_pb2.ReadRequest
+    ) -> list[tuple[data_pb2.ReadResult, ReadHandle | None]]:
+        opened: list[tuple[data_pb2.ReadResult, ReadHandle | None]] = []
+        total = 0
+        try:
+            for wanted in request.ranges:
+                result = data_pb2.ReadResult(checksum_block_size=BLOCK)
+                handle = None
+                try:
+                    store = self.targets.for_chain(wanted.chain).store
+                    handle = store.open_read(
+                        wanted.chunk_id, *checksum_span(wanted.offset, wanted.length)
+                    )
+                    if handle.pending and not request.committed_on_pending:
+                        handle.close()
+                        handle = None
+                        raise error(Code.NOT_COMMITTED, "a newer version is pending")
+                    total += handle.length
+                    if total > self.max_payload_bytes:
+                        handle.close()
+                        handle = None
+                        raise error(
+                            Code.BAD_RANGE,
+                            f"the batch asks more than {self.max_payload_bytes} bytes",
+                        )
+                    result.offset, result.length = handle.offset, handle.length
+                    result.commit_ver, result.chunk_length = handle.commit_ver, handle.chunk_length
+                    result.block_crc32c.extend(handle.block_crcs)
+                except FlyfsError as exc:
+                    result.status.CopyFrom(status_of(exc))
+                opened.append((result, handle))
+        except BaseException:
+            for _, handle in opened:
+                if handle is not None:
+                    handle.close()
+            raise
+        return opened
+
+    # -- updates (head and tail of a chain of one) ----------------------------
+
+    def _head_lock(self, chunk_id: bytes) -> threading.Lock:
+        return self._head_locks[hash(chunk_id) % LOCK_STRIPES]
+
+    def _next_version(self, store: ChunkStore, chunk_id: bytes) -> int:
+        info = store.meta(chunk_id)
+        if info is None:
+            return 1
+        if info.pending:
+            store.commit(chunk_id, info.update_ver)  # never roll an update back
+        return info.update_ver + 1
+
+    async def write(self, request: data_pb2.WriteRequest, payload: memoryview) -> Reply:
+        if len(payload) != request.length:
+            raise error(
+                Code.INVALID_ARGUMENT,
+                f"write says {request.length} bytes, the frame carries {len(payload)}",
+            )
+        store = self.targets.for_chain(request.chain).store
+        tag = request.tag
+
+        def update() -> UpdateResult:
+            with self._head_lock(request.chunk_id):
+                version = self._next_version(store, request.chunk_id)
+                written = store.write(
+                    request.chunk_id,
+                    request.offset,
+                    payload,
+                    update_ver=version,
+                    chain_ver=request.chain.chain_version,
+                    client_id=tag.client_id,
+                    sequence=tag.sequence,
+                    chunk_size=request.chunk_size,
+                    payload_crc=request.payload_crc32c,
+                    retry=tag.attempt > 0,
+                    full_chunk_replace=request.full_chunk_replace,
+                )
+                if written.duplicate:
+                    return written
+                return store.commit(request.chunk_id, written.update_ver)
+
+        done = await self._in_io(update)
+        response = data_pb2.ResponseHeader()
+        response.write.update_ver, response.write.commit_ver = done.update_ver, done.commit_ver
+        response.write.chunk_length, response.write.duplicate = done.length, done.duplicate
+        return Reply(response)
+
+    async def truncate(self, request: data_pb2.TruncateRequest, payload: memoryview) -> Reply:
+        store = self.targets.for_chain(request.chain).store
+        tag = request.tag
+
+        def update() -> UpdateResult:
+            with self._head_lock(request.chunk_id):
+                version = self._next_version(store, request.chunk_id)
+                cut = store.truncate(
+                    request.chunk_id,
+                    request.length,
+                    update_ver=version,
+                    chain_ver=request.chain.chain_version,
+                    client_id=tag.client_id,
+                    sequence=tag.sequence,
+                    chunk_size=request.chunk_size,
+                    retry=tag.attempt > 0,
+                )
+                if cut.duplicate:
+                    return cut
+                return store.commit(request.chunk_id, cut.update_ver)
+
+        done = await self._in_io(update)
+        response = data_pb2.ResponseHeader()
+        response.truncate.update_ver, response.truncate.commit_ver = (
+            done.update_ver,
+            done.commit_ver,
+        )
+        response.truncate.chunk_length, response.truncate.duplicate = done.length, done.duplicate
+        return Reply(response)
+
+    async def commit(self, request: data_pb2.CommitRequest, payload: memoryview) -> Reply:
+        store = self.targets.for_chain(request.chain).store
+        done = await self._in_io(lambda: store.commit(request.chunk_id, request.commit_ver))
+        response = data_pb2.ResponseHeader()
+        response.commit.commit_ver = done.commit_ver
+        return Reply(response)
+
+    async def remove(self, request: data_pb2.RemoveRequest, payload: memoryview) -> Reply:
+        store = self.targets.for_chain(request.chain).store
+        response = data_pb2.ResponseHeader()
+        if request.chunk_ids:
+            response.remove.removed = await self._in_io(lambda: store.remove(request.chunk_ids))
+        else:
+            limit = request.limit or 1000
+            removed, more = await self._in_io(
+                lambda: store.remove_range(request.range_begin, request.range_end, limit)
+            )
+            response.remove.removed, response.remove.more = removed, more
+        return Reply(response)
+
+    async def query_last_chunk(
+        self, request: data_pb2.QueryLastChunkRequest, payload: memoryview
+    ) -> Reply:
+        def query() -> list[data_pb2.LastChunkResult]:
+            results = []
+            for q in request.queries:
+                result = data_pb2.LastChunkResult()
+                try:
+                    last, count = self.targets.for_chain(q.chain).store.query_last_chunk(q.inode_id)
+                    result.chunk_count = count
+                    if last is not None:
+                        result.chunk_id, result.length = last.chunk_id, last.length
+                        result.commit_ver = last.commit_ver
+                except FlyfsError as exc:
+                    result.status.CopyFrom(status_of(exc))
+                results.append(result)
+            return results
+
+        response = data_pb2.ResponseHeader()
+        response.query_last_chunk.results.extend(await self._in_io(query))
+        return Reply(response)
+
+    async def list_chunks(self, request: data_pb2.ListChunksRequest, payload: memoryview) -> Reply:
+        store = self.targets.for_chain(request.chain).store
+        limit = min(request.limit or 1000, 10_000)
+        infos, next_begin = await self._in_io(
+            lambda: store.list_chunks(request.begin, request.end, limit)
+        )
+        response = data_pb2.ResponseHeader()
+        response.list_chunks.chunks.extend(
+            info.to_proto(request.with_block_checksums) for info in infos
+        )
+        response.list_chunks.next_begin = next_begin
+        return Reply(response)
+
+    async def ping(self, request: data_pb2.PingRequest, payload: memoryview) -> Reply:
+        response = data_pb2.ResponseHeader()
+        response.ping.sent_monotonic_ns = request.sent_monotonic_ns
+        return Reply(response)
+
+    _handlers = {
+        "read": read,
+        "write": write,
+        "truncate": truncate,
+        "commit": commit,
+        "remove": remove,
+        "query_last_chunk": query_last_chunk,
+        "list_chunks": list_chunks,
+        "ping": ping,
+    }
