@@ -116,7 +116,8 @@ class ReadHandle:
 
     Taken under the chunk lock; the file is immutable, so after the lock is
     released the descriptor still holds exactly the bytes the CRCs describe.
-    `fd` is -1 (and `length` 0) when the chunk has no committed version yet.
+    `fd` is -1 when `length` is 0: the chunk has no committed version yet, or
+    the range starts at or past its end.
     Close it (or use `with`).  The server sends `length` bytes from `fd` at
     `file_offset` with `os.sendfile` (0 copies in Python).
     """
@@ -384,7 +385,8 @@ class ChunkStore:
             start = min(offset, c.length)
             n = min(length, c.length - start)
             blocks = checksums.blocks_of(start, n)
-            fd = os.open(self._file(cid, "c"), os.O_RDONLY)
+            # No descriptor for nothing: a batch of empty ranges must not cost one each.
+            fd = os.open(self._file(cid, "c"), os.O_RDONLY) if n else -1
             return ReadHandle(
                 fd,
                 data_offset(c.chunk_size) + start,

@@ -26,3 +26,9 @@ class StorageConfig:
     scrub_bytes_per_s: int = 32 << 20
     scrub_interval_s: float = 60.0
     max_inflight_per_connection: int = 64
+    # Payload bytes (buffer size classes) all connections together may hold while
+    # requests are received and served; a write past it is answered UNAVAILABLE.
+    max_receive_bytes: int = 1 << 30
+    # Chunk files reads may hold open until their replies are sent (0: half the
+    # descriptor limit); past it a range is answered UNAVAILABLE.
+    max_read_fds: int = 0

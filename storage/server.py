@@ -43,7 +43,9 @@ async def scrub_forever(targets: Targets, config: StorageConfig) -> None:
 
 async def serve(config: StorageConfig) -> None:
     targets = Targets(config)
-    service = StorageService(targets, config.io_threads, DEFAULT_LIMITS.max_payload_bytes)
+    service = StorageService(
+        targets, config.io_threads, DEFAULT_LIMITS.max_payload_bytes, config.max_read_fds
+    )
     server = DataServer(
         service.handle,
         config.cluster_id,
@@ -53,6 +55,7 @@ async def serve(config: StorageConfig) -> None:
         host=config.host,
         port=config.port,
         max_inflight=config.max_inflight_per_connection,
+        max_receive_bytes=config.max_receive_bytes,
     )
     port = await server.start()
     scrubbing = asyncio.create_task(scrub_forever(targets, config))

@@ -19,7 +19,9 @@ user → kernel).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import resource
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,22 +44,57 @@ MAX_RANGES = 10_000
 LOCK_STRIPES = 1024
 
 
+_Opened = list[tuple[data_pb2.ReadResult, ReadHandle | None]]
+
+
 def status_of(exc: FlyfsError) -> common_pb2.Status:
     return common_pb2.Status(code=int(exc.code), message=exc.message)
 
 
+def default_read_fds() -> int:
+    """Half the process's descriptor limit; the rest is for connections, writes and logs."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return 1 << 20 if soft == resource.RLIM_INFINITY else max(64, soft // 2)
+
+
+def _discard(discard: Callable[[T], None] | None, job: asyncio.Future[T]) -> None:
+    if not job.cancelled() and job.exception() is None and discard is not None:
+        discard(job.result())
+
+
 class StorageService:
-    def __init__(self, targets: Targets, io_threads: int, max_payload_bytes: int):
+    def __init__(
+        self, targets: Targets, io_threads: int, max_payload_bytes: int, max_read_fds: int = 0
+    ):
         self.targets = targets
         self.max_payload_bytes = max_payload_bytes
+        # Chunk files held open by reads until their reply is sent: past this, ranges are
+        # answered UNAVAILABLE (retryable) rather than run the process out of descriptors.
+        self.max_read_fds = max_read_fds or default_read_fds()
+        self._read_fds = 0
+        self._read_fds_lock = threading.Lock()
         self._io = ThreadPoolExecutor(io_threads, thread_name_prefix="chunk-io")
         self._head_locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     def close(self) -> None:
         self._io.shutdown(wait=True)
 
-    async def _in_io(self, call: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._io, call)
+    async def _in_io(self, call: Callable[[], T], discard: Callable[[T], None] | None = None) -> T:
+        """`call()` on an I/O thread.
+
+        Cancelled (the request's timeout_ms elapsed, the server is closing),
+        this still waits for the thread, which cannot be stopped: it may be
+        reading the request's payload buffer, which the server reuses for
+        another request once the handler has returned. `discard` undoes a
+        result nobody will use (closes the descriptors a read opened).
+        """
+        job = asyncio.get_running_loop().run_in_executor(self._io, call)
+        try:
+            return await asyncio.shield(job)
+        except asyncio.CancelledError:
+            job.add_done_callback(functools.partial(_discard, discard))
+            await asyncio.wait([job])
+            raise
 
     async def handle(
         self, peer: Peer, header: data_pb2.RequestHeader, payload: memoryview
@@ -73,25 +110,17 @@ class StorageService:
     async def read(self, request: data_pb2.ReadRequest, payload: memoryview) -> Reply:
         if len(request.ranges) > MAX_RANGES:
             raise error(Code.BAD_RANGE, f"{len(request.ranges)} ranges; at most {MAX_RANGES}")
-        opened = await self._in_io(lambda: self._open_ranges(request))
+        opened = await self._in_io(lambda: self._open_ranges(request), self._close_handles)
         response = data_pb2.ResponseHeader()
         parts = []
         for result, handle in opened:
             response.read.results.append(result)
             if handle is not None and handle.length:
                 parts.append(FileRegion(handle.fd, handle.file_offset, handle.length))
+        return Reply(response, parts, on_sent=lambda _: self._close_handles(opened))
 
-        def close_all(_: BaseException | None) -> None:
-            for _, handle in opened:
-                if handle is not None:
-                    handle.close()
-
-        return Reply(response, parts, on_sent=close_all)
-
-    def _open_ranges(
-        self, request: data_pb2.ReadRequest
-    ) -> list[tuple[data_pb2.ReadResult, ReadHandle | None]]:
-        opened: list[tuple[data_pb2.ReadResult, ReadHandle | None]] = []
+    def _open_ranges(self, request: data_pb2.ReadRequest) -> _Opened:
+        opened: _Opened = []
         total = 0
         try:
             for wanted in request.ranges:
@@ -106,9 +135,16 @@ class StorageService:
                         handle.close()
                         handle = None
                         raise error(Code.NOT_COMMITTED, "a newer version is pending")
+                    if handle.fd >= 0 and not self._hold_read_fd():
+                        handle.close()
+                        handle = None
+                        raise error(
+                            Code.UNAVAILABLE,
+                            f"node busy: reads hold {self.max_read_fds} chunk files open",
+                        )
                     total += handle.length
                     if total > self.max_payload_bytes:
-                        handle.close()
+                        self._close_handle(handle)
                         handle = None
                         raise error(
                             Code.BAD_RANGE,
@@ -121,11 +157,27 @@ class StorageService:
                     result.status.CopyFrom(status_of(exc))
                 opened.append((result, handle))
         except BaseException:
-            for _, handle in opened:
-                if handle is not None:
-                    handle.close()
+            self._close_handles(opened)
             raise
         return opened
+
+    def _hold_read_fd(self) -> bool:
+        with self._read_fds_lock:
+            if self._read_fds >= self.max_read_fds:
+                return False
+            self._read_fds += 1
+            return True
+
+    def _close_handle(self, handle: ReadHandle) -> None:
+        if handle.fd >= 0:
+            with self._read_fds_lock:
+                self._read_fds -= 1
+        handle.close()
+
+    def _close_handles(self, opened: _Opened) -> None:
+        for _, handle in opened:
+            if handle is not None:
+                self._close_handle(handle)
 
     # -- updates (head and tail of a chain of one) ----------------------------
 

@@ -24,6 +24,7 @@ from flyfs import errors
 from flyfs.errors import Code
 from flyfs.frame import DEFAULT_LIMITS, FrameHead, FrameKind, FrameLimits, encode
 from flyfs.net import handshake
+from flyfs.net.buffers import Buffer
 from flyfs.net.protocol import FrameProtocol
 from flyfs.proto import common_pb2, data_pb2
 
@@ -179,7 +180,7 @@ class Connection:
         header: data_pb2.RequestHeader,
         payload: Payload | None = None,
         *,
-        into: bytearray | memoryview | None = None,
+        into: Buffer | memoryview | None = None,
         timeout_s: float | None = None,
     ) -> Response:
         """Send one request and await its response header and payload view.

@@ -9,8 +9,14 @@ Bounds: at most `max_inflight` requests per connection run at once; past
 that the connection stops reading (frames already parsed wait in a backlog
 no larger than one read's worth), so a peer cannot make the server hold more
 than `max_inflight` payloads of at most `limits.max_payload_bytes` each, plus
-one header. A peer that does not finish its handshake in
-`handshake_timeout_s` is dropped.
+one header. Across all connections, the payloads being received, waiting or
+being served hold at most `max_receive_bytes` (counted in buffer size
+classes, reserved when a frame's prefix announces its payload): a request
+whose payload does not fit is not refused with the connection but answered
+UNAVAILABLE (retryable), its payload read and dropped through the 64 KiB
+scratch buffer. Payload buffers fill lazily (flyfs.net.buffers), so a
+payload announced but never sent costs budget, not memory. A peer that does
+not finish its handshake in `handshake_timeout_s` is dropped.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from flyfs import errors
 from flyfs.errors import Code
 from flyfs.frame import DEFAULT_LIMITS, FrameHead, FrameKind, FrameLimits
 from flyfs.net import handshake
-from flyfs.net.buffers import BufferPool
+from flyfs.net.buffers import Buffer, BufferPool, size_class
 from flyfs.net.protocol import FrameProtocol
 from flyfs.net.sender import FrameSender, Part, sendfile_enabled
 from flyfs.proto import common_pb2, data_pb2
@@ -57,7 +63,8 @@ class Peer:
     address: str
 
 
-_Request = tuple[data_pb2.RequestHeader, memoryview, bytearray | None]
+# header, payload, the buffer holding it, why it is refused unserved (None: serve it)
+_Request = tuple[data_pb2.RequestHeader, memoryview, Buffer | None, errors.FlyfsError | None]
 Handler = Callable[[Peer, data_pb2.RequestHeader, memoryview], Awaitable[Reply]]
 
 
@@ -78,7 +85,9 @@ class _ServerProtocol(FrameProtocol):
         self._backlog: collections.deque[_Request] = collections.deque()
         self._reading_paused = False
         self._handshake_timer: asyncio.TimerHandle | None = None
-        self._buffer: bytearray | None = None  # the pooled buffer of the payload arriving
+        self._buffer: Buffer | None = None  # the pooled buffer of the payload arriving
+        self._over_budget: errors.FlyfsError | None = None  # the arriving payload is dropped
+        self._budget_logged = False
         self._refused = False  # handshake refused: the answer is going out, then close
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -105,21 +114,34 @@ class _ServerProtocol(FrameProtocol):
         if self._peer is None:
             raise errors.error(Code.HANDSHAKE_REFUSED, "payload before the handshake")
         size = head.prefix.payload_len
-        self._buffer = self._server.buffers.acquire(size)
+        self._buffer = self._server._reserve(size)
+        if self._buffer is None:
+            self._over_budget = errors.error(
+                Code.UNAVAILABLE,
+                f"server busy: a {size}-byte payload does not fit its receive budget "
+                f"({self._server.receive_bytes} of {self._server.max_receive_bytes} bytes in use)",
+            )
+            if not self._budget_logged:  # once per connection: a flood must not flood the log
+                self._budget_logged = True
+                log.warning("refusing requests from %s: %s", self.peername, self._over_budget)
+            return None  # dropped as it arrives; the request is answered UNAVAILABLE
         return memoryview(self._buffer)[:size]
 
     def frame_complete(self, head: FrameHead, payload: memoryview | None) -> None:
         header = head.header
         assert isinstance(header, data_pb2.RequestHeader)
         buffer, self._buffer = self._buffer, None
-        if self._refused:
-            return  # read before pause_reading took effect; the connection is closing
-        if self._peer is None:
-            self._handshake(header)
-            return
-        if header.WhichOneof("body") == "hello":
+        refusal, self._over_budget = self._over_budget, None
+        if self._refused or self._peer is None or header.WhichOneof("body") == "hello":
+            self._server._release(buffer)
+            if self._refused:
+                return  # read before pause_reading took effect; the connection is closing
+            if self._peer is None:
+                self._handshake(header)
+                return
             raise errors.error(Code.FRAME_BAD_HEADER, "a second hello on one connection")
-        self._backlog.append((header, payload if payload is not None else memoryview(b""), buffer))
+        view = payload if payload is not None else memoryview(b"")
+        self._backlog.append((header, view, buffer, refusal))
         self._start_backlog()
 
     def _handshake(self, header: data_pb2.RequestHeader) -> None:
@@ -147,9 +169,11 @@ class _ServerProtocol(FrameProtocol):
     def _start_backlog(self) -> None:
         limit = self._server.max_inflight
         while self._backlog and self._inflight < limit:  # bounded by the backlog's length
-            header, payload, buffer = self._backlog.popleft()
+            header, payload, buffer, refusal = self._backlog.popleft()
             self._inflight += 1
-            task = asyncio.get_running_loop().create_task(self._serve(header, payload, buffer))
+            task = asyncio.get_running_loop().create_task(
+                self._serve(header, payload, buffer, refusal)
+            )
             self._server._tasks.add(task)
             task.add_done_callback(self._server._tasks.discard)
         want_pause = bool(self._backlog) or self._inflight >= limit
@@ -161,27 +185,22 @@ class _ServerProtocol(FrameProtocol):
                 self.transport.resume_reading()
 
     async def _serve(
-        self, header: data_pb2.RequestHeader, payload: memoryview, buffer: bytearray | None
+        self,
+        header: data_pb2.RequestHeader,
+        payload: memoryview,
+        buffer: Buffer | None,
+        refusal: errors.FlyfsError | None,
     ) -> None:
-        assert self._peer is not None and self._sender is not None
-        try:
-            if header.timeout_ms:
-                async with asyncio.timeout(header.timeout_ms / 1000):
-                    reply = await self._server.handler(self._peer, header, payload)
-            else:
-                reply = await self._server.handler(self._peer, header, payload)
-        except TimeoutError:
-            reply = error_reply(errors.error(Code.TIMEOUT, "the request's timeout_ms elapsed"))
-        except Exception as exc:
-            if not isinstance(exc, errors.FlyfsError):
-                log.exception("data handler failed on %s", header.WhichOneof("body"))
-            reply = error_reply(exc)
+        assert self._sender is not None
+        if refusal is not None:
+            reply = error_reply(refusal)
+        else:
+            reply = await self._handle(header, payload)
         reply.header.request_id = header.request_id
 
         def sent(failure: BaseException | None) -> None:
             # The payload buffer may back the reply (an echo): release only now.
-            if buffer is not None:
-                self._server.buffers.release(buffer)
+            self._server._release(buffer)
             self._inflight -= 1
             if reply.on_sent is not None:
                 reply.on_sent(failure)
@@ -193,14 +212,29 @@ class _ServerProtocol(FrameProtocol):
             return
         self._sender.send(reply.header, reply.parts, sent)
 
+    async def _handle(self, header: data_pb2.RequestHeader, payload: memoryview) -> Reply:
+        assert self._peer is not None
+        try:
+            if header.timeout_ms:
+                async with asyncio.timeout(header.timeout_ms / 1000):
+                    return await self._server.handler(self._peer, header, payload)
+            return await self._server.handler(self._peer, header, payload)
+        except TimeoutError:
+            return error_reply(errors.error(Code.TIMEOUT, "the request's timeout_ms elapsed"))
+        except Exception as exc:
+            if not isinstance(exc, errors.FlyfsError):
+                log.exception("data handler failed on %s", header.WhichOneof("body"))
+            return error_reply(exc)
+
     def lost(self, exc: errors.FlyfsError) -> None:
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
         if self._sender is not None:
             self._sender.stop()
-        for _, _, buffer in self._backlog:
-            if buffer is not None:
-                self._server.buffers.release(buffer)
+        arriving, self._buffer = self._buffer, None
+        self._server._release(arriving)  # the peer left mid-payload
+        for _, _, buffer, _ in self._backlog:
+            self._server._release(buffer)
         self._backlog.clear()
         self._server._connections.discard(self)
 
@@ -221,6 +255,7 @@ class DataServer:
         port: int = 0,
         limits: FrameLimits = DEFAULT_LIMITS,
         max_inflight: int = 64,
+        max_receive_bytes: int = 1 << 30,
         handshake_timeout_s: float = 10.0,
         stall_timeout_s: float = 60.0,
         buffers: BufferPool | None = None,
@@ -234,6 +269,8 @@ class DataServer:
         self.host, self._port = host, port
         self.limits = limits
         self.max_inflight = max_inflight
+        self.max_receive_bytes = max_receive_bytes
+        self._receive_bytes = 0
         self.handshake_timeout_s = handshake_timeout_s
         self.stall_timeout_s = stall_timeout_s
         self.buffers = buffers or BufferPool()
@@ -264,6 +301,24 @@ class DataServer:
     @property
     def connection_count(self) -> int:
         return len(self._connections)
+
+    @property
+    def receive_bytes(self) -> int:
+        """Payload buffer bytes held for requests being received, waiting or served."""
+        return self._receive_bytes
+
+    def _reserve(self, nbytes: int) -> Buffer | None:
+        """A pooled buffer for an `nbytes` payload, or None if it would exceed the budget."""
+        if self._receive_bytes + size_class(nbytes) > self.max_receive_bytes:
+            return None
+        buffer = self.buffers.acquire(nbytes)
+        self._receive_bytes += len(buffer)
+        return buffer
+
+    def _release(self, buffer: Buffer | None) -> None:
+        if buffer is not None:
+            self._receive_bytes -= len(buffer)
+            self.buffers.release(buffer)
 
     async def close(self, grace_s: float = 5.0) -> None:
         """Stop accepting, close every connection, wait (bounded) for handlers."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import struct
+from pathlib import Path
 
 import pytest
 from net_toy import CLUSTER, ping, read, run, serving
@@ -189,5 +190,61 @@ def test_connect_refused_is_unavailable() -> None:
         with pytest.raises(FlyfsError) as info:
             await Connection.open("127.0.0.1", port, identity(CLUSTER), timeout_s=2)
         assert info.value.code == Code.UNAVAILABLE
+
+    run(body())
+
+
+def _rss() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+async def _until(condition, timeout_s: float = 5.0) -> None:
+    for _ in range(int(timeout_s / 0.01)):  # bounded
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    assert condition()
+
+
+def test_announced_payloads_cost_budget_not_memory() -> None:
+    """Peers announcing 256 MiB and sending 64 KiB: the server reserves, the pages stay unmapped."""
+
+    async def body() -> None:
+        async with serving() as server:
+            before = _rss()
+            writers = []
+            for i in range(3):
+                _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                writer.write(HELLO + frame.encode(ping(i), frame.MAX_PAYLOAD_BYTES) + bytes(65536))
+                writers.append(writer)
+            await _until(lambda: server.receive_bytes == 3 * frame.MAX_PAYLOAD_BYTES)
+            assert _rss() - before < 64 << 20
+            for writer in writers:
+                writer.transport.abort()
+            await _until(lambda: server.receive_bytes == 0)  # released with the connections
+
+    run(body())
+
+
+def test_payloads_past_the_budget_are_refused_not_the_connection() -> None:
+    async def body() -> None:
+        async with serving(max_receive_bytes=1 << 20) as server:
+            # A stranger announces 1 MiB and sends 10 bytes: it holds the whole budget.
+            _, hog = await asyncio.open_connection("127.0.0.1", server.port)
+            hog.write(HELLO + frame.encode(ping(1), 1 << 20) + b"x" * 10)
+            await _until(lambda: server.receive_bytes == 1 << 20)
+            good = await Connection.open("127.0.0.1", server.port, identity(CLUSTER), timeout_s=5)
+            answer, view = await good.request(ping(0), timeout_s=5)  # no payload, no budget
+            assert answer.status.code == 0
+            answer, view = await good.request(ping(0), b"abc" * 30_000, timeout_s=5)
+            assert answer.status.code == Code.UNAVAILABLE and len(view) == 0
+            hog.transport.abort()
+            await _until(lambda: server.receive_bytes == 0)
+            answer, view = await good.request(ping(0), b"abc" * 30_000, timeout_s=5)
+            assert answer.status.code == 0 and bytes(view) == b"abc" * 30_000
+            good.close()
 
     run(body())

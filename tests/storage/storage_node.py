@@ -66,13 +66,15 @@ def chain(chain_id: int) -> common_pb2.VersionedChainId:
     return common_pb2.VersionedChainId(chain_id=chain_id, chain_version=1)
 
 
-def run_client(body: Callable[[StorageClient], Awaitable[T]], cluster: str = CLUSTER) -> T:
-    """Run `body(client)` on uvloop with a fresh pool; bounded to 60 s."""
+def run_client(
+    body: Callable[[StorageClient], Awaitable[T]], cluster: str = CLUSTER, timeout_s: float = 60
+) -> T:
+    """Run `body(client)` on uvloop with a fresh pool; bounded to `timeout_s`."""
 
     async def main() -> T:
         pool = ConnectionPool(identity(cluster))
         try:
-            return await asyncio.wait_for(body(StorageClient(pool)), 60)
+            return await asyncio.wait_for(body(StorageClient(pool)), timeout_s)
         finally:
             await pool.close()
 

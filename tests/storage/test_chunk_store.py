@@ -281,7 +281,7 @@ def test_install_for_resync_and_repair(store, cid, tmp_path):
         store.install(meta, data, expect_commit_ver=5)
     assert code(exc) == Code.VERSION_CONFLICT
     with pytest.raises(FlyfsError) as exc:
-        store.install(meta, b"x" + data[1:], expect_commit_ver=1)
+        store.install(meta, bytes([data[0] ^ 0xFF]) + data[1:], expect_commit_ver=1)
     assert code(exc) == Code.CHECKSUM_MISMATCH
 
 
