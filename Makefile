@@ -32,6 +32,7 @@ bench:
 	$(MAKE) venv EXTRAS=test,bench
 	$(BIN)/python bench/kv_bench.py
 	$(BIN)/python bench/meta_bench.py
+	$(BIN)/python bench/data_plane_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
