@@ -41,6 +41,8 @@ log = logging.getLogger("flyfs.storage")
 T = TypeVar("T")
 
 MAX_RANGES = 10_000
+# Batches up to this many ranges are opened on the event loop, larger ones on a thread.
+INLINE_RANGES = 16
 LOCK_STRIPES = 1024
 
 
@@ -110,7 +112,12 @@ class StorageService:
     async def read(self, request: data_pb2.ReadRequest, payload: memoryview) -> Reply:
         if len(request.ranges) > MAX_RANGES:
             raise error(Code.BAD_RANGE, f"{len(request.ranges)} ranges; at most {MAX_RANGES}")
-        opened = await self._in_io(lambda: self._open_ranges(request), self._close_handles)
+        if len(request.ranges) <= INLINE_RANGES:
+            # Opening is an in-memory lookup plus open(2): a thread round trip
+            # (0.1-8 ms measured while the loop sits in sendfile) costs more.
+            opened = self._open_ranges(request)
+        else:
+            opened = await self._in_io(lambda: self._open_ranges(request), self._close_handles)
         response = data_pb2.ResponseHeader()
         parts = []
         for result, handle in opened:
