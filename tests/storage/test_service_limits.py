@@ -14,7 +14,7 @@ from flyfs.layout import CHECKSUM_BLOCK as B
 from flyfs.layout import chunk_id
 from flyfs.proto import data_pb2
 from flyfs.storage.config import StorageConfig
-from flyfs.storage.service import StorageService
+from flyfs.storage.service import INLINE_RANGES, StorageService
 from flyfs.storage.targets import Targets
 
 CID = chunk_id(11, 0)
@@ -66,7 +66,9 @@ def test_a_read_that_times_out_closes_what_its_thread_opened(service, monkeypatc
     async def body() -> None:
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.05):
-                await service.read(read_request((0, 1), (B, 1)), memoryview(b""))
+                # More ranges than are opened inline: this batch goes to a thread.
+                batch = read_request(*[(0, 1)] * (INLINE_RANGES + 1))
+                await service.read(batch, memoryview(b""))
         for _ in range(100):  # bounded: the close runs as a loop callback
             if service._read_fds == 0:
                 break
