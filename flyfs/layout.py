@@ -340,9 +340,3 @@ def _pieces(chunk_size: int, pos: int, end: int) -> Iterator[ChunkPiece]:
 # Chunk content is checksummed per block of this size (CRC32C), so a range
 # read needs only the blocks it covers and the receiver can verify them.
 CHECKSUM_BLOCK = 64 << 10
-
-
-def checksum_span(offset: int, length: int) -> tuple[int, int]:
-    """The whole checksum blocks covering `[offset, offset + length)`: `(start, length)`."""
-    start = offset // CHECKSUM_BLOCK * CHECKSUM_BLOCK
-    return start, -(-(offset + length) // CHECKSUM_BLOCK) * CHECKSUM_BLOCK - start

@@ -3,13 +3,14 @@
 Shared by every caller of storage (the client reads and writes, meta
 removes chunks and asks for file lengths, storage forwards and resyncs).
 
-A read asks for byte ranges; the node answers whole 64 KiB checksum blocks
-(`storage/service.py`), so every byte is verified here against the block
-CRC32Cs in the response before the caller sees it: a mismatch is
-CHECKSUM_MISMATCH, never bad bytes.  Copies per read: one aligned range
-with a destination is received straight into it (0 copies in Python) and
-verified in place; otherwise the batch lands in a reused scratch buffer
-(0 copies) and each range is copied into its destination (1 copy).
+A read asks for byte ranges and gets exactly those bytes, with the CRC32C
+of every 64 KiB block they touch (and, for blocks covered in part, CRCs of
+the unsent parts: `flyfs.checksums`), so every byte is verified here before
+the caller sees it: a mismatch is CHECKSUM_MISMATCH, never bad bytes.
+Copies per read: a single range is received straight into its destination
+(0 copies in Python) and verified in place; a batch lands in a reused
+scratch buffer (0 copies) and each range is copied into its destination
+(1 copy).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 
 import crc32c
 
+from flyfs.checksums import verify_range
 from flyfs.errors import Code, FlyfsError, error
-from flyfs.layout import CHECKSUM_BLOCK, checksum_span
 from flyfs.net import BufferPool, ConnectionPool, raise_for_status
 from flyfs.proto import common_pb2, data_pb2
 from flyfs.request_tags import RequestTagger
@@ -46,27 +47,6 @@ class RangeResult:
     commit_ver: int = 0
 
 
-def verify_blocks(data: memoryview, result: data_pb2.ReadResult, chunk_id: bytes) -> None:
-    """Check every block of `data` (which starts at block `result.offset // BLOCK`)."""
-    block = result.checksum_block_size or CHECKSUM_BLOCK
-    expected = result.block_crc32c
-    count = -(-len(data) // block)
-    if count != len(expected):
-        raise error(
-            Code.CHECKSUM_MISMATCH,
-            f"{len(data)} bytes need {count} block checksums, got {len(expected)}",
-            chunk_id.hex(),
-        )
-    for i in range(count):
-        if crc32c.crc32c(data[i * block : (i + 1) * block]) != expected[i]:
-            first = result.offset // block
-            raise error(
-                Code.CHECKSUM_MISMATCH,
-                f"block {first + i} (v{result.commit_ver}) fails its CRC32C",
-                chunk_id.hex(),
-            )
-
-
 class StorageClient:
     def __init__(self, pool: ConnectionPool, tagger: RequestTagger | None = None):
         self.pool = pool
@@ -76,18 +56,14 @@ class StorageClient:
     async def read(self, address: Address, ranges: Sequence[RangeRead]) -> list[RangeResult]:
         """Read a batch of ranges from one node in one request."""
         header = data_pb2.RequestHeader()
-        spans = [checksum_span(r.offset, r.length) for r in ranges]
-        for r, (start, size) in zip(ranges, spans, strict=True):
-            header.read.ranges.add(chunk_id=r.chunk_id, chain=r.chain, offset=start, length=size)
-        direct = (
-            len(ranges) == 1
-            and spans[0] == (ranges[0].offset, ranges[0].length)
-            and len(ranges[0].dest) >= ranges[0].length
-        )
-        if direct:
+        for r in ranges:
+            header.read.ranges.add(
+                chunk_id=r.chunk_id, chain=r.chain, offset=r.offset, length=r.length
+            )
+        if len(ranges) == 1:
             response, payload = await self.pool.request(address, header, into=ranges[0].dest)
             return self._place(raise_for_status(response).read.results, payload, ranges, True)
-        scratch = self.buffers.acquire(sum(size for _, size in spans))
+        scratch = self.buffers.acquire(sum(r.length for r in ranges))
         try:
             response, payload = await self.pool.request(address, header, into=scratch)
             return self._place(raise_for_status(response).read.results, payload, ranges, False)
@@ -110,17 +86,24 @@ class StorageClient:
                 code = Code(result.status.code)
                 placed.append(RangeResult(error=error(code, result.status.message)))
                 continue
-            data = payload[at : at + result.length]
-            at += result.length
+            n = result.length
+            data = payload[at : at + n]
+            at += n
             try:
-                verify_blocks(data, result, wanted.chunk_id)
+                verify_range(
+                    data,
+                    result.offset,
+                    result.chunk_length,
+                    result.block_crc32c,
+                    result.head_crc32c,
+                    result.tail_crc32c,
+                    wanted.chunk_id.hex(),
+                )
             except FlyfsError as exc:
                 placed.append(RangeResult(error=exc))
                 continue
-            skip = wanted.offset - result.offset
-            n = max(0, min(wanted.length, result.length - skip))
             if not in_place:
-                wanted.dest[:n] = data[skip : skip + n]
+                wanted.dest[:n] = data
             placed.append(RangeResult(length=n, commit_ver=result.commit_ver))
         return placed
 

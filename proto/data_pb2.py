@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from flyfs.proto import common_pb2 as flyfs_dot_proto_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66lyfs/proto/data.proto\x12\nflyfs.data\x1a\x18\x66lyfs/proto/common.proto\"\xd7\x04\n\rRequestHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x12\n\ntimeout_ms\x18\x02 \x01(\r\x12(\n\x05hello\x18\n \x01(\x0b\x32\x17.flyfs.common.HandshakeH\x00\x12\'\n\x04read\x18\x0b \x01(\x0b\x32\x17.flyfs.data.ReadRequestH\x00\x12)\n\x05write\x18\x0c \x01(\x0b\x32\x18.flyfs.data.WriteRequestH\x00\x12+\n\x06\x63ommit\x18\r \x01(\x0b\x32\x19.flyfs.data.CommitRequestH\x00\x12+\n\x06remove\x18\x0e \x01(\x0b\x32\x19.flyfs.data.RemoveRequestH\x00\x12/\n\x08truncate\x18\x0f \x01(\x0b\x32\x1b.flyfs.data.TruncateRequestH\x00\x12=\n\x10query_last_chunk\x18\x10 \x01(\x0b\x32!.flyfs.data.QueryLastChunkRequestH\x00\x12\x34\n\x0blist_chunks\x18\x11 \x01(\x0b\x32\x1d.flyfs.data.ListChunksRequestH\x00\x12\x30\n\tsync_done\x18\x12 \x01(\x0b\x32\x1b.flyfs.data.SyncDoneRequestH\x00\x12=\n\x10report_bad_chunk\x18\x13 \x01(\x0b\x32!.flyfs.data.ReportBadChunkRequestH\x00\x12\'\n\x04ping\x18\x14 \x01(\x0b\x32\x17.flyfs.data.PingRequestH\x00\x42\x06\n\x04\x62ody\"\x8a\x05\n\x0eResponseHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12$\n\x06status\x18\x02 \x01(\x0b\x32\x14.flyfs.common.Status\x12\x17\n\x0frouting_version\x18\x03 \x01(\x04\x12(\n\x05hello\x18\n \x01(\x0b\x32\x17.flyfs.common.HandshakeH\x00\x12(\n\x04read\x18\x0b \x01(\x0b\x32\x18.flyfs.data.ReadResponseH\x00\x12*\n\x05write\x18\x0c \x01(\x0b\x32\x19.flyfs.data.WriteResponseH\x00\x12,\n\x06\x63ommit\x18\r \x01(\x0b\x32\x1a.flyfs.data.CommitResponseH\x00\x12,\n\x06remove\x18\x0e \x01(\x0b\x32\x1a.flyfs.data.RemoveResponseH\x00\x12-\n\x08truncate\x18\x0f \x01(\x0b\x32\x19.flyfs.data.WriteResponseH\x00\x12>\n\x10query_last_chunk\x18\x10 \x01(\x0b\x32\".flyfs.data.QueryLastChunkResponseH\x00\x12\x35\n\x0blist_chunks\x18\x11 \x01(\x0b\x32\x1e.flyfs.data.ListChunksResponseH\x00\x12\x31\n\tsync_done\x18\x12 \x01(\x0b\x32\x1c.flyfs.data.SyncDoneResponseH\x00\x12>\n\x10report_bad_chunk\x18\x13 \x01(\x0b\x32\".flyfs.data.ReportBadChunkResponseH\x00\x12(\n\x04ping\x18\x14 \x01(\x0b\x32\x18.flyfs.data.PingResponseH\x00\x42\x06\n\x04\x62ody\"l\n\tReadRange\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\x0c\x12-\n\x05\x63hain\x18\x02 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x0e\n\x06offset\x18\x03 \x01(\r\x12\x0e\n\x06length\x18\x04 \x01(\r\"R\n\x0bReadRequest\x12%\n\x06ranges\x18\x01 \x03(\x0b\x32\x15.flyfs.data.ReadRange\x12\x1c\n\x14\x63ommitted_on_pending\x18\x02 \x01(\x08\"\xaf\x01\n\nReadResult\x12$\n\x06status\x18\x01 \x01(\x0b\x32\x14.flyfs.common.Status\x12\x0e\n\x06offset\x18\x02 \x01(\r\x12\x0e\n\x06length\x18\x03 \x01(\r\x12\x12\n\ncommit_ver\x18\x04 \x01(\x04\x12\x14\n\x0c\x63hunk_length\x18\x05 \x01(\r\x12\x1b\n\x13\x63hecksum_block_size\x18\x06 \x01(\r\x12\x14\n\x0c\x62lock_crc32c\x18\x07 \x03(\x07\"7\n\x0cReadResponse\x12\'\n\x07results\x18\x01 \x03(\x0b\x32\x16.flyfs.data.ReadResult\"\xb2\x02\n\x0cWriteRequest\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\x0c\x12-\n\x05\x63hain\x18\x02 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x0e\n\x06offset\x18\x03 \x01(\r\x12\x0e\n\x06length\x18\x04 \x01(\r\x12\x12\n\nchunk_size\x18\x05 \x01(\r\x12\x16\n\x0epayload_crc32c\x18\x06 \x01(\x07\x12%\n\x03tag\x18\x07 \x01(\x0b\x32\x18.flyfs.common.RequestTag\x12\x12\n\nupdate_ver\x18\x08 \x01(\x04\x12\x16\n\x0e\x66rom_target_id\x18\t \x01(\r\x12\x1a\n\x12\x66ull_chunk_replace\x18\n \x01(\x08\x12&\n\x07install\x18\x0b \x01(\x0b\x32\x15.flyfs.data.ChunkMeta\"`\n\rWriteResponse\x12\x12\n\nupdate_ver\x18\x01 \x01(\x04\x12\x12\n\ncommit_ver\x18\x02 \x01(\x04\x12\x14\n\x0c\x63hunk_length\x18\x03 \x01(\r\x12\x11\n\tduplicate\x18\x04 \x01(\x08\"\xc9\x01\n\x0fTruncateRequest\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\x0c\x12-\n\x05\x63hain\x18\x02 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x0e\n\x06length\x18\x03 \x01(\r\x12\x12\n\nchunk_size\x18\x04 \x01(\r\x12%\n\x03tag\x18\x05 \x01(\x0b\x32\x18.flyfs.common.RequestTag\x12\x12\n\nupdate_ver\x18\x06 \x01(\x04\x12\x16\n\x0e\x66rom_target_id\x18\x07 \x01(\r\"|\n\rCommitRequest\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\x0c\x12-\n\x05\x63hain\x18\x02 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x12\n\ncommit_ver\x18\x03 \x01(\x04\x12\x16\n\x0e\x66rom_target_id\x18\x04 \x01(\r\"$\n\x0e\x43ommitResponse\x12\x12\n\ncommit_ver\x18\x01 \x01(\x04\"\xc7\x01\n\rRemoveRequest\x12-\n\x05\x63hain\x18\x01 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x11\n\tchunk_ids\x18\x02 \x03(\x0c\x12\x13\n\x0brange_begin\x18\x03 \x01(\x0c\x12\x11\n\trange_end\x18\x04 \x01(\x0c\x12\r\n\x05limit\x18\x05 \x01(\r\x12%\n\x03tag\x18\x06 \x01(\x0b\x32\x18.flyfs.common.RequestTag\x12\x16\n\x0e\x66rom_target_id\x18\x07 \x01(\r\"/\n\x0eRemoveResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x04\x12\x0c\n\x04more\x18\x02 \x01(\x08\"Q\n\x0eLastChunkQuery\x12-\n\x05\x63hain\x18\x01 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x10\n\x08inode_id\x18\x02 \x01(\x04\"D\n\x15QueryLastChunkRequest\x12+\n\x07queries\x18\x01 \x03(\x0b\x32\x1a.flyfs.data.LastChunkQuery\"\x82\x01\n\x0fLastChunkResult\x12$\n\x06status\x18\x01 \x01(\x0b\x32\x14.flyfs.common.Status\x12\x10\n\x08\x63hunk_id\x18\x02 \x01(\x0c\x12\x0e\n\x06length\x18\x03 \x01(\r\x12\x12\n\ncommit_ver\x18\x04 \x01(\x04\x12\x13\n\x0b\x63hunk_count\x18\x05 \x01(\x04\"F\n\x16QueryLastChunkResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.flyfs.data.LastChunkResult\"5\n\x0e\x43lientSequence\x12\x11\n\tclient_id\x18\x01 \x01(\x0c\x12\x10\n\x08sequence\x18\x02 \x01(\x04\"\xd1\x02\n\tChunkMeta\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\x0c\x12\x12\n\nupdate_ver\x18\x02 \x01(\x04\x12\x12\n\ncommit_ver\x18\x03 \x01(\x04\x12\x15\n\rchain_version\x18\x04 \x01(\r\x12%\n\x05state\x18\x05 \x01(\x0e\x32\x16.flyfs.data.ChunkState\x12\x0e\n\x06length\x18\x06 \x01(\r\x12\x0e\n\x06\x63rc32c\x18\x07 \x01(\x07\x12\x1b\n\x13\x63hecksum_block_size\x18\x08 \x01(\r\x12\x14\n\x0c\x62lock_crc32c\x18\t \x03(\x07\x12+\n\x07\x63lients\x18\n \x03(\x0b\x32\x1a.flyfs.data.ClientSequence\x12-\n\tupdate_by\x18\x0b \x01(\x0b\x32\x1a.flyfs.data.ClientSequence\x12\x1d\n\x15update_payload_crc32c\x18\x0c \x01(\x07\"\x8b\x01\n\x11ListChunksRequest\x12-\n\x05\x63hain\x18\x01 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\r\n\x05\x62\x65gin\x18\x02 \x01(\x0c\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x0c\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x1c\n\x14with_block_checksums\x18\x05 \x01(\x08\"O\n\x12ListChunksResponse\x12%\n\x06\x63hunks\x18\x01 \x03(\x0b\x32\x15.flyfs.data.ChunkMeta\x12\x12\n\nnext_begin\x18\x02 \x01(\x0c\"S\n\x0fSyncDoneRequest\x12-\n\x05\x63hain\x18\x01 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x11\n\ttarget_id\x18\x02 \x01(\r\"\x12\n\x10SyncDoneResponse\"\x80\x01\n\x15ReportBadChunkRequest\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\x0c\x12-\n\x05\x63hain\x18\x02 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x12\n\ncommit_ver\x18\x03 \x01(\x04\x12\x12\n\nbad_blocks\x18\x04 \x03(\r\"\x18\n\x16ReportBadChunkResponse\"(\n\x0bPingRequest\x12\x19\n\x11sent_monotonic_ns\x18\x01 \x01(\x03\")\n\x0cPingResponse\x12\x19\n\x11sent_monotonic_ns\x18\x01 \x01(\x03*]\n\nChunkState\x12\x1b\n\x17\x43HUNK_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43HUNK_STATE_COMMITTED\x10\x01\x12\x17\n\x13\x43HUNK_STATE_PENDING\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66lyfs/proto/data.proto\x12\nflyfs.data\x1a\x18\x66lyfs/proto/common.proto\"\xd7\x04\n\rRequestHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x12\n\ntimeout_ms\x18\x02 \x01(\r\x12(\n\x05hello\x18\n \x01(\x0b\x32\x17.flyfs.common.HandshakeH\x00\x12\'\n\x04read\x18\x0b \x01(\x0b\x32\x17.flyfs.data.ReadRequestH\x00\x12)\n\x05write\x18\x0c \x01(\x0b\x32\x18.flyfs.data.WriteRequestH\x00\x12+\n\x06\x63ommit\x18\r \x01(\x0b\x32\x19.flyfs.data.CommitRequestH\x00\x12+\n\x06remove\x18\x0e \x01(\x0b\x32\x19.flyfs.data.RemoveRequestH\x00\x12/\n\x08truncate\x18\x0f \x01(\x0b\x32\x1b.flyfs.data.TruncateRequestH\x00\x12=\n\x10query_last_chunk\x18\x10 \x01(\x0b\x32!.flyfs.data.QueryLastChunkRequestH\x00\x12\x34\n\x0blist_chunks\x18\x11 \x01(\x0b\x32\x1d.flyfs.data.ListChunksRequestH\x00\x12\x30\n\tsync_done\x18\x12 \x01(\x0b\x32\x1b.flyfs.data.SyncDoneRequestH\x00\x12=\n\x10report_bad_chunk\x18\x13 \x01(\x0b\x32!.flyfs.data.ReportBadChunkRequestH\x00\x12\'\n\x04ping\x18\x14 \x01(\x0b\x32\x17.flyfs.data.PingRequestH\x00\x42\x06\n\x04\x62ody\"\x8a\x05\n\x0eResponseHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12$\n\x06status\x18\x02 \x01(\x0b\x32\x14.flyfs.common.Status\x12\x17\n\x0frouting_version\x18\x03 \x01(\x04\x12(\n\x05hello\x18\n \x01(\x0b\x32\x17.flyfs.common.HandshakeH\x00\x12(\n\x04read\x18\x0b \x01(\x0b\x32\x18.flyfs.data.ReadResponseH\x00\x12*\n\x05write\x18\x0c \x01(\x0b\x32\x19.flyfs.data.WriteResponseH\x00\x12,\n\x06\x63ommit\x18\r \x01(\x0b\x32\x1a.flyfs.data.CommitResponseH\x00\x12,\n\x06remove\x18\x0e \x01(\x0b\x32\x1a.flyfs.data.RemoveResponseH\x00\x12-\n\x08truncate\x18\x0f \x01(\x0b\x32\x19.flyfs.data.WriteResponseH\x00\x12>\n\x10query_last_chunk\x18\x10 \x01(\x0b\x32\".flyfs.data.QueryLastChunkResponseH\x00\x12\x35\n\x0blist_chunks\x18\x11 \x01(\x0b\x32\x1e.flyfs.data.ListChunksResponseH\x00\x12\x31\n\tsync_done\x18\x12 \x01(\x0b\x32\x1c.flyfs.data.SyncDoneResponseH\x00\x12>\n\x10report_bad_chunk\x18\x13 \x01(\x0b\x32\".flyfs.data.ReportBadChunkResponseH\x00\x12(\n\x04ping\x18\x14 \x01(\x0b\x32\x18.flyfs.data.PingResponseH\x00\x42\x06\n\x04\x62ody\"l\n\tReadRange\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\x0c\x12-\n\x05\x63hain\x18\x02 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x0e\n\x06offset\x18\x03 \x01(\r\x12\x0e\n\x06length\x18\x04 \x01(\r\"R\n\x0bReadRequest\x12%\n\x06ranges\x18\x01 \x03(\x0b\x32\x15.flyfs.data.ReadRange\x12\x1c\n\x14\x63ommitted_on_pending\x18\x02 \x01(\x08\"\xd9\x01\n\nReadResult\x12$\n\x06status\x18\x01 \x01(\x0b\x32\x14.flyfs.common.Status\x12\x0e\n\x06offset\x18\x02 \x01(\r\x12\x0e\n\x06length\x18\x03 \x01(\r\x12\x12\n\ncommit_ver\x18\x04 \x01(\x04\x12\x14\n\x0c\x63hunk_length\x18\x05 \x01(\r\x12\x1b\n\x13\x63hecksum_block_size\x18\x06 \x01(\r\x12\x14\n\x0c\x62lock_crc32c\x18\x07 \x03(\x07\x12\x13\n\x0bhead_crc32c\x18\x08 \x01(\x07\x12\x13\n\x0btail_crc32c\x18\t \x01(\x07\"7\n\x0cReadResponse\x12\'\n\x07results\x18\x01 \x03(\x0b\x32\x16.flyfs.data.ReadResult\"\xb2\x02\n\x0cWriteRequest\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\x0c\x12-\n\x05\x63hain\x18\x02 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x0e\n\x06offset\x18\x03 \x01(\r\x12\x0e\n\x06length\x18\x04 \x01(\r\x12\x12\n\nchunk_size\x18\x05 \x01(\r\x12\x16\n\x0epayload_crc32c\x18\x06 \x01(\x07\x12%\n\x03tag\x18\x07 \x01(\x0b\x32\x18.flyfs.common.RequestTag\x12\x12\n\nupdate_ver\x18\x08 \x01(\x04\x12\x16\n\x0e\x66rom_target_id\x18\t \x01(\r\x12\x1a\n\x12\x66ull_chunk_replace\x18\n \x01(\x08\x12&\n\x07install\x18\x0b \x01(\x0b\x32\x15.flyfs.data.ChunkMeta\"`\n\rWriteResponse\x12\x12\n\nupdate_ver\x18\x01 \x01(\x04\x12\x12\n\ncommit_ver\x18\x02 \x01(\x04\x12\x14\n\x0c\x63hunk_length\x18\x03 \x01(\r\x12\x11\n\tduplicate\x18\x04 \x01(\x08\"\xc9\x01\n\x0fTruncateRequest\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\x0c\x12-\n\x05\x63hain\x18\x02 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x0e\n\x06length\x18\x03 \x01(\r\x12\x12\n\nchunk_size\x18\x04 \x01(\r\x12%\n\x03tag\x18\x05 \x01(\x0b\x32\x18.flyfs.common.RequestTag\x12\x12\n\nupdate_ver\x18\x06 \x01(\x04\x12\x16\n\x0e\x66rom_target_id\x18\x07 \x01(\r\"|\n\rCommitRequest\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\x0c\x12-\n\x05\x63hain\x18\x02 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x12\n\ncommit_ver\x18\x03 \x01(\x04\x12\x16\n\x0e\x66rom_target_id\x18\x04 \x01(\r\"$\n\x0e\x43ommitResponse\x12\x12\n\ncommit_ver\x18\x01 \x01(\x04\"\xc7\x01\n\rRemoveRequest\x12-\n\x05\x63hain\x18\x01 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x11\n\tchunk_ids\x18\x02 \x03(\x0c\x12\x13\n\x0brange_begin\x18\x03 \x01(\x0c\x12\x11\n\trange_end\x18\x04 \x01(\x0c\x12\r\n\x05limit\x18\x05 \x01(\r\x12%\n\x03tag\x18\x06 \x01(\x0b\x32\x18.flyfs.common.RequestTag\x12\x16\n\x0e\x66rom_target_id\x18\x07 \x01(\r\"/\n\x0eRemoveResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x04\x12\x0c\n\x04more\x18\x02 \x01(\x08\"Q\n\x0eLastChunkQuery\x12-\n\x05\x63hain\x18\x01 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x10\n\x08inode_id\x18\x02 \x01(\x04\"D\n\x15QueryLastChunkRequest\x12+\n\x07queries\x18\x01 \x03(\x0b\x32\x1a.flyfs.data.LastChunkQuery\"\x82\x01\n\x0fLastChunkResult\x12$\n\x06status\x18\x01 \x01(\x0b\x32\x14.flyfs.common.Status\x12\x10\n\x08\x63hunk_id\x18\x02 \x01(\x0c\x12\x0e\n\x06length\x18\x03 \x01(\r\x12\x12\n\ncommit_ver\x18\x04 \x01(\x04\x12\x13\n\x0b\x63hunk_count\x18\x05 \x01(\x04\"F\n\x16QueryLastChunkResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.flyfs.data.LastChunkResult\"5\n\x0e\x43lientSequence\x12\x11\n\tclient_id\x18\x01 \x01(\x0c\x12\x10\n\x08sequence\x18\x02 \x01(\x04\"\xd1\x02\n\tChunkMeta\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\x0c\x12\x12\n\nupdate_ver\x18\x02 \x01(\x04\x12\x12\n\ncommit_ver\x18\x03 \x01(\x04\x12\x15\n\rchain_version\x18\x04 \x01(\r\x12%\n\x05state\x18\x05 \x01(\x0e\x32\x16.flyfs.data.ChunkState\x12\x0e\n\x06length\x18\x06 \x01(\r\x12\x0e\n\x06\x63rc32c\x18\x07 \x01(\x07\x12\x1b\n\x13\x63hecksum_block_size\x18\x08 \x01(\r\x12\x14\n\x0c\x62lock_crc32c\x18\t \x03(\x07\x12+\n\x07\x63lients\x18\n \x03(\x0b\x32\x1a.flyfs.data.ClientSequence\x12-\n\tupdate_by\x18\x0b \x01(\x0b\x32\x1a.flyfs.data.ClientSequence\x12\x1d\n\x15update_payload_crc32c\x18\x0c \x01(\x07\"\x8b\x01\n\x11ListChunksRequest\x12-\n\x05\x63hain\x18\x01 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\r\n\x05\x62\x65gin\x18\x02 \x01(\x0c\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x0c\x12\r\n\x05limit\x18\x04 \x01(\r\x12\x1c\n\x14with_block_checksums\x18\x05 \x01(\x08\"O\n\x12ListChunksResponse\x12%\n\x06\x63hunks\x18\x01 \x03(\x0b\x32\x15.flyfs.data.ChunkMeta\x12\x12\n\nnext_begin\x18\x02 \x01(\x0c\"S\n\x0fSyncDoneRequest\x12-\n\x05\x63hain\x18\x01 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x11\n\ttarget_id\x18\x02 \x01(\r\"\x12\n\x10SyncDoneResponse\"\x80\x01\n\x15ReportBadChunkRequest\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\x0c\x12-\n\x05\x63hain\x18\x02 \x01(\x0b\x32\x1e.flyfs.common.VersionedChainId\x12\x12\n\ncommit_ver\x18\x03 \x01(\x04\x12\x12\n\nbad_blocks\x18\x04 \x03(\r\"\x18\n\x16ReportBadChunkResponse\"(\n\x0bPingRequest\x12\x19\n\x11sent_monotonic_ns\x18\x01 \x01(\x03\")\n\x0cPingResponse\x12\x19\n\x11sent_monotonic_ns\x18\x01 \x01(\x03*]\n\nChunkState\x12\x1b\n\x17\x43HUNK_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43HUNK_STATE_COMMITTED\x10\x01\x12\x17\n\x13\x43HUNK_STATE_PENDING\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'flyfs.proto.data_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHUNKSTATE']._serialized_start=4097
-  _globals['_CHUNKSTATE']._serialized_end=4190
+  _globals['_CHUNKSTATE']._serialized_start=4139
+  _globals['_CHUNKSTATE']._serialized_end=4232
   _globals['_REQUESTHEADER']._serialized_start=65
   _globals['_REQUESTHEADER']._serialized_end=664
   _globals['_RESPONSEHEADER']._serialized_start=667
@@ -43,49 +43,49 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_READREQUEST']._serialized_start=1429
   _globals['_READREQUEST']._serialized_end=1511
   _globals['_READRESULT']._serialized_start=1514
-  _globals['_READRESULT']._serialized_end=1689
-  _globals['_READRESPONSE']._serialized_start=1691
-  _globals['_READRESPONSE']._serialized_end=1746
-  _globals['_WRITEREQUEST']._serialized_start=1749
-  _globals['_WRITEREQUEST']._serialized_end=2055
-  _globals['_WRITERESPONSE']._serialized_start=2057
-  _globals['_WRITERESPONSE']._serialized_end=2153
-  _globals['_TRUNCATEREQUEST']._serialized_start=2156
-  _globals['_TRUNCATEREQUEST']._serialized_end=2357
-  _globals['_COMMITREQUEST']._serialized_start=2359
-  _globals['_COMMITREQUEST']._serialized_end=2483
-  _globals['_COMMITRESPONSE']._serialized_start=2485
-  _globals['_COMMITRESPONSE']._serialized_end=2521
-  _globals['_REMOVEREQUEST']._serialized_start=2524
-  _globals['_REMOVEREQUEST']._serialized_end=2723
-  _globals['_REMOVERESPONSE']._serialized_start=2725
-  _globals['_REMOVERESPONSE']._serialized_end=2772
-  _globals['_LASTCHUNKQUERY']._serialized_start=2774
-  _globals['_LASTCHUNKQUERY']._serialized_end=2855
-  _globals['_QUERYLASTCHUNKREQUEST']._serialized_start=2857
-  _globals['_QUERYLASTCHUNKREQUEST']._serialized_end=2925
-  _globals['_LASTCHUNKRESULT']._serialized_start=2928
-  _globals['_LASTCHUNKRESULT']._serialized_end=3058
-  _globals['_QUERYLASTCHUNKRESPONSE']._serialized_start=3060
-  _globals['_QUERYLASTCHUNKRESPONSE']._serialized_end=3130
-  _globals['_CLIENTSEQUENCE']._serialized_start=3132
-  _globals['_CLIENTSEQUENCE']._serialized_end=3185
-  _globals['_CHUNKMETA']._serialized_start=3188
-  _globals['_CHUNKMETA']._serialized_end=3525
-  _globals['_LISTCHUNKSREQUEST']._serialized_start=3528
-  _globals['_LISTCHUNKSREQUEST']._serialized_end=3667
-  _globals['_LISTCHUNKSRESPONSE']._serialized_start=3669
-  _globals['_LISTCHUNKSRESPONSE']._serialized_end=3748
-  _globals['_SYNCDONEREQUEST']._serialized_start=3750
-  _globals['_SYNCDONEREQUEST']._serialized_end=3833
-  _globals['_SYNCDONERESPONSE']._serialized_start=3835
-  _globals['_SYNCDONERESPONSE']._serialized_end=3853
-  _globals['_REPORTBADCHUNKREQUEST']._serialized_start=3856
-  _globals['_REPORTBADCHUNKREQUEST']._serialized_end=3984
-  _globals['_REPORTBADCHUNKRESPONSE']._serialized_start=3986
-  _globals['_REPORTBADCHUNKRESPONSE']._serialized_end=4010
-  _globals['_PINGREQUEST']._serialized_start=4012
-  _globals['_PINGREQUEST']._serialized_end=4052
-  _globals['_PINGRESPONSE']._serialized_start=4054
-  _globals['_PINGRESPONSE']._serialized_end=4095
+  _globals['_READRESULT']._serialized_end=1731
+  _globals['_READRESPONSE']._serialized_start=1733
+  _globals['_READRESPONSE']._serialized_end=1788
+  _globals['_WRITEREQUEST']._serialized_start=1791
+  _globals['_WRITEREQUEST']._serialized_end=2097
+  _globals['_WRITERESPONSE']._serialized_start=2099
+  _globals['_WRITERESPONSE']._serialized_end=2195
+  _globals['_TRUNCATEREQUEST']._serialized_start=2198
+  _globals['_TRUNCATEREQUEST']._serialized_end=2399
+  _globals['_COMMITREQUEST']._serialized_start=2401
+  _globals['_COMMITREQUEST']._serialized_end=2525
+  _globals['_COMMITRESPONSE']._serialized_start=2527
+  _globals['_COMMITRESPONSE']._serialized_end=2563
+  _globals['_REMOVEREQUEST']._serialized_start=2566
+  _globals['_REMOVEREQUEST']._serialized_end=2765
+  _globals['_REMOVERESPONSE']._serialized_start=2767
+  _globals['_REMOVERESPONSE']._serialized_end=2814
+  _globals['_LASTCHUNKQUERY']._serialized_start=2816
+  _globals['_LASTCHUNKQUERY']._serialized_end=2897
+  _globals['_QUERYLASTCHUNKREQUEST']._serialized_start=2899
+  _globals['_QUERYLASTCHUNKREQUEST']._serialized_end=2967
+  _globals['_LASTCHUNKRESULT']._serialized_start=2970
+  _globals['_LASTCHUNKRESULT']._serialized_end=3100
+  _globals['_QUERYLASTCHUNKRESPONSE']._serialized_start=3102
+  _globals['_QUERYLASTCHUNKRESPONSE']._serialized_end=3172
+  _globals['_CLIENTSEQUENCE']._serialized_start=3174
+  _globals['_CLIENTSEQUENCE']._serialized_end=3227
+  _globals['_CHUNKMETA']._serialized_start=3230
+  _globals['_CHUNKMETA']._serialized_end=3567
+  _globals['_LISTCHUNKSREQUEST']._serialized_start=3570
+  _globals['_LISTCHUNKSREQUEST']._serialized_end=3709
+  _globals['_LISTCHUNKSRESPONSE']._serialized_start=3711
+  _globals['_LISTCHUNKSRESPONSE']._serialized_end=3790
+  _globals['_SYNCDONEREQUEST']._serialized_start=3792
+  _globals['_SYNCDONEREQUEST']._serialized_end=3875
+  _globals['_SYNCDONERESPONSE']._serialized_start=3877
+  _globals['_SYNCDONERESPONSE']._serialized_end=3895
+  _globals['_REPORTBADCHUNKREQUEST']._serialized_start=3898
+  _globals['_REPORTBADCHUNKREQUEST']._serialized_end=4026
+  _globals['_REPORTBADCHUNKRESPONSE']._serialized_start=4028
+  _globals['_REPORTBADCHUNKRESPONSE']._serialized_end=4052
+  _globals['_PINGREQUEST']._serialized_start=4054
+  _globals['_PINGREQUEST']._serialized_end=4094
+  _globals['_PINGRESPONSE']._serialized_start=4096
+  _globals['_PINGRESPONSE']._serialized_end=4137
 # @@protoc_insertion_point(module_scope)

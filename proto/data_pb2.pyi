@@ -100,7 +100,7 @@ class ReadRequest(_message.Message):
     def __init__(self, ranges: _Optional[_Iterable[_Union[ReadRange, _Mapping]]] = ..., committed_on_pending: _Optional[bool] = ...) -> None: ...
 
 class ReadResult(_message.Message):
-    __slots__ = ("status", "offset", "length", "commit_ver", "chunk_length", "checksum_block_size", "block_crc32c")
+    __slots__ = ("status", "offset", "length", "commit_ver", "chunk_length", "checksum_block_size", "block_crc32c", "head_crc32c", "tail_crc32c")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LENGTH_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +108,8 @@ class ReadResult(_message.Message):
     CHUNK_LENGTH_FIELD_NUMBER: _ClassVar[int]
     CHECKSUM_BLOCK_SIZE_FIELD_NUMBER: _ClassVar[int]
     BLOCK_CRC32C_FIELD_NUMBER: _ClassVar[int]
+    HEAD_CRC32C_FIELD_NUMBER: _ClassVar[int]
+    TAIL_CRC32C_FIELD_NUMBER: _ClassVar[int]
     status: _common_pb2.Status
     offset: int
     length: int
@@ -115,7 +117,9 @@ class ReadResult(_message.Message):
     chunk_length: int
     checksum_block_size: int
     block_crc32c: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, status: _Optional[_Union[_common_pb2.Status, _Mapping]] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., commit_ver: _Optional[int] = ..., chunk_length: _Optional[int] = ..., checksum_block_size: _Optional[int] = ..., block_crc32c: _Optional[_Iterable[int]] = ...) -> None: ...
+    head_crc32c: int
+    tail_crc32c: int
+    def __init__(self, status: _Optional[_Union[_common_pb2.Status, _Mapping]] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., commit_ver: _Optional[int] = ..., chunk_length: _Optional[int] = ..., checksum_block_size: _Optional[int] = ..., block_crc32c: _Optional[_Iterable[int]] = ..., head_crc32c: _Optional[int] = ..., tail_crc32c: _Optional[int] = ...) -> None: ...
 
 class ReadResponse(_message.Message):
     __slots__ = ("results",)

@@ -7,9 +7,10 @@ CRAQ one: under the chunk's head lock, a pending version left behind (a
 crash between write and commit) is committed first, never rolled back;
 the new version is `commit_ver + 1`.
 
-Reads answer whole checksum blocks: the payload of a range starts and ends
-on 64 KiB block boundaries (or the chunk's end), so the receiver can verify
-every byte against the block CRC32Cs in the response header.  Copies on the
+Reads send exactly the bytes asked for, with the CRC32C of every 64 KiB
+block they touch; for the first and last blocks, covered only in part, the
+node adds CRCs of the parts it did not send (`flyfs.checksums`), so the
+receiver still verifies every block.  Copies on the
 read path: 0 in Python (the engine's file descriptors go out by
 `sendfile`).  On the write path: the payload is received into a pooled
 buffer (1 copy, kernel → user) and written to the version file (1 copy,
@@ -27,13 +28,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+import crc32c
+
+from flyfs.checksums import tail_crc
 from flyfs.errors import Code, FlyfsError, error
-from flyfs.layout import checksum_span
 from flyfs.net import FileRegion, Peer, Reply
 from flyfs.proto import common_pb2, data_pb2
 
 from .checksums import BLOCK
 from .chunk_store import ChunkStore, ReadHandle, UpdateResult
+from .file_io import pread_exact
 from .targets import Targets
 
 log = logging.getLogger("flyfs.storage")
@@ -62,6 +66,25 @@ def default_read_fds() -> int:
 def _discard(discard: Callable[[T], None] | None, job: asyncio.Future[T]) -> None:
     if not job.cancelled() and job.exception() is None and discard is not None:
         discard(job.result())
+
+
+def edge_crcs(handle: ReadHandle) -> tuple[int, int]:
+    """`head` and `tail` CRCs for the blocks the range covers only in part (flyfs.checksums).
+
+    Reads the unsent parts of the first and last blocks (at most 2 x 64 KiB,
+    1 copy into user space each): cheaper than sending them.
+    """
+    if handle.length == 0:
+        return 0, 0
+    chunk_start = handle.file_offset - handle.offset  # file position of chunk byte 0
+    first = handle.first_block * BLOCK
+    end = handle.offset + handle.length
+    last = (end - 1) // BLOCK * BLOCK
+    stop = min(last + BLOCK, handle.chunk_length)
+    before = handle.offset - first
+    head = crc32c.crc32c(pread_exact(handle.fd, before, chunk_start + first)) if before else 0
+    after = pread_exact(handle.fd, stop - end, chunk_start + end) if stop > end else b""
+    return head, tail_crc(after, end - last)
 
 
 class StorageService:
@@ -135,9 +158,7 @@ class StorageService:
                 handle = None
                 try:
                     store = self.targets.for_chain(wanted.chain).store
-                    handle = store.open_read(
-                        wanted.chunk_id, *checksum_span(wanted.offset, wanted.length)
-                    )
+                    handle = store.open_read(wanted.chunk_id, wanted.offset, wanted.length)
                     if handle.pending and not request.committed_on_pending:
                         handle.close()
                         handle = None
@@ -160,6 +181,7 @@ class StorageService:
                     result.offset, result.length = handle.offset, handle.length
                     result.commit_ver, result.chunk_length = handle.commit_ver, handle.chunk_length
                     result.block_crc32c.extend(handle.block_crcs)
+                    result.head_crc32c, result.tail_crc32c = edge_crcs(handle)
                 except FlyfsError as exc:
                     result.status.CopyFrom(status_of(exc))
                 opened.append((result, handle))

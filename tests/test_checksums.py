@@ -1,0 +1,52 @@
+"""Checking a range against block CRCs when it covers blocks only in part."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import crc32c
+import pytest
+
+from flyfs.checksums import tail_crc, verify_range
+from flyfs.errors import Code, FlyfsError
+from flyfs.layout import CHECKSUM_BLOCK as B
+
+CHUNK = os.urandom(3 * B + 1000)  # a short last block too
+CRCS = [crc32c.crc32c(CHUNK[k * B : (k + 1) * B]) for k in range(-(-len(CHUNK) // B))]
+
+
+def sender_view(chunk: bytes, offset: int, end: int) -> tuple[list[int], int, int]:
+    """What a storage node sends beside the bytes: block CRCs, head and tail."""
+    first, last = offset // B, (end - 1) // B
+    stop = min(last * B + B, len(chunk))
+    head = crc32c.crc32c(chunk[first * B : offset])
+    return CRCS[first : last + 1], head, tail_crc(chunk[end:stop], end - last * B)
+
+
+def test_any_range_verifies_and_any_flipped_byte_is_caught():
+    rng = random.Random(5)
+    for _ in range(500):
+        offset = rng.randrange(len(CHUNK))
+        end = rng.randrange(offset + 1, len(CHUNK) + 1)
+        crcs, head, tail = sender_view(CHUNK, offset, end)
+        verify_range(memoryview(CHUNK)[offset:end], offset, len(CHUNK), crcs, head, tail)
+        bad = bytearray(CHUNK[offset:end])
+        bad[rng.randrange(len(bad))] ^= 1 << rng.randrange(8)
+        with pytest.raises(FlyfsError) as caught:
+            verify_range(memoryview(bad), offset, len(CHUNK), crcs, head, tail)
+        assert caught.value.code is Code.CHECKSUM_MISMATCH
+
+
+def test_corruption_in_the_unsent_part_of_a_block_is_caught():
+    on_disk = bytearray(CHUNK)
+    on_disk[B + 10] ^= 0xFF  # outside the range below, inside its block
+    crcs, head, tail = sender_view(bytes(on_disk), B + 100, B + 200)
+    with pytest.raises(FlyfsError):
+        verify_range(memoryview(on_disk)[B + 100 : B + 200], B + 100, len(CHUNK), crcs, head, tail)
+
+
+def test_wrong_number_of_checksums_is_a_mismatch():
+    with pytest.raises(FlyfsError) as caught:
+        verify_range(memoryview(CHUNK)[: 2 * B], 0, len(CHUNK), CRCS[:1], 0, 0)
+    assert caught.value.code is Code.CHECKSUM_MISMATCH
