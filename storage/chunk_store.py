@@ -191,10 +191,11 @@ class ChunkStore:
 
     def _dir(self, cid: bytes) -> str:
         # The last index byte spreads one file's chunks over 256 directories.
-        return os.path.join(self._root, f"{cid[13]:02x}")
+        return f"{self._root}/{cid[13]:02x}"
 
     def _file(self, cid: bytes, kind: str) -> str:
-        return os.path.join(self._dir(cid), f"{cid.hex()}.{kind}")
+        # On every read: plain formatting, not os.path.join (measured 3 us of 18 per range).
+        return f"{self._root}/{cid[13]:02x}/{cid.hex()}.{kind}"
 
     def _lock(self, cid: bytes) -> threading.Lock:
         return self._locks[hash(cid) % _LOCK_STRIPES]
