@@ -68,17 +68,10 @@ from pathlib import Path
 
 import uvloop
 
-from flyfs.config import dump_config
+from flyfs.launch import Launched, launch, launch_service
 from flyfs.layout import chunk_id
 from flyfs.net import ConnectionPool, identity
-from flyfs.process import (
-    ServerProcess,
-    die_with_parent,
-    spawn_server,
-    stop_process,
-    wait_ready_file,
-    write_ready_file,
-)
+from flyfs.process import die_with_parent, write_ready_file
 from flyfs.proto import common_pb2, data_pb2
 from flyfs.storage.chunk_meta import data_offset
 from flyfs.storage.config import StorageConfig
@@ -90,7 +83,6 @@ RANGE = 64 << 10
 INODE = 1
 CHAIN = common_pb2.VersionedChainId(chain_id=1, chain_version=1)
 IN_FLIGHT_PER_CONN = 2
-READY_TIMEOUT_S = 30
 CALL_TIMEOUT_S = 60  # any one pass of any row
 READ_TARGET = 0.8  # x raw sendfile, same connections
 RANGES_TARGET = 20_000  # ranges/s
@@ -106,23 +98,6 @@ MAX_IO_STEPS = 1 << 20  # recv/preadv/write calls per buffer; each makes progres
 
 
 # ---- Processes: the storage node and the raw sendfile server ------------------------------------
-
-
-@dataclass
-class Server:
-    proc: ServerProcess
-    start_time: int
-    port: int
-
-    def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.proc.pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        stop_process(self.proc.pid, self.start_time, timeout_s=10)
-        self.proc.wait(timeout=10)
-        self.proc.close_parent_pipe()
 
 
 def split_cpus() -> tuple[set[int], set[int]] | None:
@@ -143,46 +118,27 @@ def pin(pid: int, cpus: set[int] | None) -> None:
             os.sched_setaffinity(int(tid), cpus)
 
 
-def _spawn(
-    argv: list[str], ready_file: Path, log_path: Path, port_name: str, cpus: set[int] | None
-) -> Server:
-    ready_file.unlink(missing_ok=True)
-    proc = spawn_server(argv, log_path=log_path)
-    try:
-        pin(proc.pid, cpus)
-        ready = wait_ready_file(ready_file, READY_TIMEOUT_S, proc)
-        pin(proc.pid, cpus)  # and the threads it started meanwhile
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    return Server(proc, ready["start_time"], ready["ports"][port_name])
-
-
-def start_node(directory: Path, cpus: set[int] | None) -> Server:
-    directory.mkdir(parents=True, exist_ok=True)
+def start_node(directory: Path, cpus: set[int] | None) -> Launched:
     config = StorageConfig(
         cluster_id=CLUSTER,
-        ready_file=str(directory / "storage.ready"),
-        log_file=str(directory / "storage.log"),
         log_level="WARNING",
         targets=[str(directory / "target-1")],
         target_ids=[1],
         chain_ids=[CHAIN.chain_id],
         scrub_interval_s=3600.0,  # not during the run
     )
-    path = directory / "storage.toml"
-    path.write_text(dump_config(config))
-    argv = [sys.executable, "-m", "flyfs.storage", "--config", str(path)]
-    return _spawn(argv, Path(config.ready_file), directory / "storage.stdout", "data", cpus)
+    node = launch_service("storage", config, directory, "storage", started=lambda p: pin(p, cpus))
+    pin(node.pid, cpus)  # and the threads it started meanwhile
+    return node
 
 
-def start_raw_server(directory: Path, files: Sequence[str], cpus: set[int] | None) -> Server:
+def start_raw_server(directory: Path, files: Sequence[str], cpus: set[int] | None) -> Launched:
     listing = directory / "raw-files.json"
     listing.write_text(json.dumps(list(files)))
-    ready = directory / "raw.ready"
-    argv = [sys.executable, __file__, "--raw-server", str(listing), str(ready)]
-    return _spawn(argv, ready, directory / "raw.stdout", "raw", cpus)
+    argv = [sys.executable, __file__, "--raw-server", str(listing), str(directory / "raw.ready")]
+    server = launch(argv, directory, "raw", started=lambda p: pin(p, cpus))
+    pin(server.pid, cpus)
+    return server
 
 
 def recv_exact(sock: socket.socket, view: memoryview) -> None:
@@ -286,7 +242,7 @@ class Passes:
 
 # A variant to time: its pass (verify: compare every byte read with the bytes written) and
 # the process serving it, if any.
-Variant = tuple[Callable[[bool], None], "Server | None"]
+Variant = tuple[Callable[[bool], None], "Launched | None"]
 
 
 def timed(variants: Sequence[Variant], rounds: int, warmup: bool = True) -> list[Passes]:
@@ -583,16 +539,16 @@ def measure(
     args: argparse.Namespace, tmp: Path, work: Work, server_cpus: set[int] | None
 ) -> list[Row]:
     node = start_node(tmp / "node", server_cpus)
-    raw_server: Server | None = None
+    raw_server: Launched | None = None
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            flyfs = {c: Flyfs(runner, node.port, c, work) for c in (1, 4)}
+            flyfs = {c: Flyfs(runner, node.port("data"), c, work) for c in (1, 4)}
             try:
                 rows = write_rows(tmp, work, node, flyfs)
                 files = chunk_files(tmp / "node" / "target-1", work.chunks)
                 raw_server = start_raw_server(tmp, files, server_cpus)
                 local = Local(files, work)
-                raws = {c: Raw(raw_server.port, c, work) for c in (1, 4)}
+                raws = {c: Raw(raw_server.port("raw"), c, work) for c in (1, 4)}
                 try:
                     for shape in SHAPES:
                         readers = Readers(local, raws, flyfs, raw_server, node)
@@ -611,7 +567,7 @@ def measure(
     return rows
 
 
-def write_rows(tmp: Path, work: Work, node: Server, flyfs: dict[int, Flyfs]) -> list[Row]:
+def write_rows(tmp: Path, work: Work, node: Launched, flyfs: dict[int, Flyfs]) -> list[Row]:
     total = work.chunks * CHUNK
     rows = []
     for c, f in flyfs.items():  # 1 conn creates the chunks, 4 conns overwrite them
@@ -639,8 +595,8 @@ class Readers:
     local: Local
     raws: dict[int, Raw]
     flyfs: dict[int, Flyfs]
-    raw_server: Server
-    node: Server
+    raw_server: Launched
+    node: Launched
 
 
 def read_rows(shape: str, rounds: int, work: Work, r: Readers) -> list[Row]:

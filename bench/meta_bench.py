@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 import tempfile
 import threading
 import time
@@ -37,10 +35,9 @@ from pathlib import Path
 
 import grpc
 
-from flyfs.config import dump_config
 from flyfs.kv import KvConfig
+from flyfs.launch import Launched, launch_service
 from flyfs.meta.config import MetaConfig
-from flyfs.process import ServerProcess, spawn_server, stop_process, wait_ready_file
 from flyfs.proto import meta_pb2, meta_pb2_grpc
 from flyfs.request_tags import RequestTagger
 
@@ -65,45 +62,11 @@ Maker = Callable[[int, int], "tuple[str, object] | None"]
 # ---- The server ------------------------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    proc: ServerProcess
-    start_time: int
-    address: str
-    engine: str
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU the server process has used so far (all its threads)."""
-        with open(f"/proc/{self.proc.pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        stop_process(self.proc.pid, self.start_time, timeout_s=10)
-        self.proc.wait(timeout=10)
-        self.proc.close_parent_pipe()
-
-
-def start_server(directory: Path) -> Server:
+def start_server(directory: Path) -> Launched:
     config = MetaConfig(
-        kv=KvConfig(sqlite_path=str(directory / "kv.db")),
-        ready_file=str(directory / "meta.ready"),
-        log_file=str(directory / "meta.log"),
-        chains=[1, 2, 3, 4, 5, 6],
+        kv=KvConfig(sqlite_path=str(directory / "kv.db")), chains=[1, 2, 3, 4, 5, 6]
     )
-    config_path = directory / "meta.toml"
-    config_path.write_text(dump_config(config))
-    proc = spawn_server(
-        [sys.executable, "-m", "flyfs.meta", "--config", str(config_path)],
-        log_path=directory / "meta.stdout",
-    )
-    try:
-        ready = wait_ready_file(config.ready_file, READY_TIMEOUT_S, proc)
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    return Server(proc, ready["start_time"], f"127.0.0.1:{ready['ports']['grpc']}", ready["engine"])
+    return launch_service("meta", config, directory, "meta")
 
 
 # ---- Clients: run a maker from N concurrent tasks until it is done or time is up -------------
@@ -266,8 +229,8 @@ class Row:
     note: str
 
 
-def measure(args: argparse.Namespace, server: Server) -> list[Row]:
-    address = server.address
+def measure(args: argparse.Namespace, server: Launched) -> list[Row]:
+    address = f"127.0.0.1:{server.port('grpc')}"
 
     def run(make: Maker, seconds: float) -> Outcome:
         if args.client == "threads":
@@ -341,7 +304,8 @@ def main() -> None:
         server = start_server(Path(tmp))
         try:
             print(
-                f"meta on the {server.engine} engine, {args.tasks} {args.client} client tasks, "
+                f"meta on the {server.ready['engine']} engine,"
+                f" {args.tasks} {args.client} client tasks, "
                 f"{args.seconds:g} s per row; list = one List of {LIST_ENTRIES:,} entries, "
                 f"stat_many = batches of {BATCH:,} paths\n"
             )

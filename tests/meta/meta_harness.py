@@ -6,58 +6,32 @@ exceptions.
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 
 from flyfs import errors
-from flyfs.config import dump_config
 from flyfs.kv import KvConfig
+from flyfs.launch import Launched, launch_service
 from flyfs.meta.config import MetaConfig
-from flyfs.process import ServerProcess, spawn_server, stop_process, wait_ready_file
 from flyfs.proto import meta_pb2, meta_pb2_grpc
 from flyfs.request_tags import RequestTagger
 
-READY_TIMEOUT_S = 30
 
-
-@dataclass
-class MetaServer:
-    proc: ServerProcess
-    port: int
-    start_time: int
-    dir: Path
-
+class MetaServer(Launched):
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        stop_process(self.proc.pid, self.start_time, timeout_s=10)
-        self.proc.wait(timeout=10)
-        self.proc.close_parent_pipe()
+        return f"127.0.0.1:{self.port('grpc')}"
 
 
 def start_meta(directory: Path, name: str = "meta", **overrides) -> MetaServer:
-    directory.mkdir(parents=True, exist_ok=True)
     config = MetaConfig(
         kv=KvConfig(sqlite_path=str(directory / "kv.db")),
-        ready_file=str(directory / f"{name}.ready"),
-        log_file=str(directory / f"{name}.log"),
         chains=[1, 2, 3, 4, 5, 6],
         **overrides,
     )
-    config_path = directory / f"{name}.toml"
-    config_path.write_text(dump_config(config))
-    Path(config.ready_file).unlink(missing_ok=True)
-    proc = spawn_server(
-        [sys.executable, "-m", "flyfs.meta", "--config", str(config_path)],
-        log_path=directory / f"{name}.stdout",
-    )
-    ready = wait_ready_file(config.ready_file, READY_TIMEOUT_S, proc)
-    return MetaServer(proc, ready["ports"]["grpc"], ready["start_time"], directory)
+    launched = launch_service("meta", config, directory, name)
+    return MetaServer(launched.proc, launched.ready, launched.dir)
 
 
 class MetaCaller:

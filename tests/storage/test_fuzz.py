@@ -615,7 +615,7 @@ def test_fuzzed_frames_leave_the_node_serving_in_bounded_memory(node: StorageNod
 
     started = time.monotonic()
     try:
-        stats = fuzz(node.port, list(known))
+        stats = fuzz(node.port("data"), list(known))
     finally:
         fuzz_s = time.monotonic() - started
         sampler.stop.set()
