@@ -222,70 +222,77 @@ class StorageService:
             store.commit(chunk_id, info.update_ver)  # never roll an update back
         return info.update_ver + 1
 
+    async def _head_update(
+        self,
+        chain: common_pb2.VersionedChainId,
+        chunk_id: bytes,
+        field: str,
+        apply: Callable[[ChunkStore, int], UpdateResult],
+    ) -> Reply:
+        """Assign the next version under the head lock, store it pending, commit it.
+
+        `apply(store, version)` stores the update; an identical duplicate (a
+        retry) is answered as it was, not applied again.
+        """
+        store = self.targets.for_chain(chain).store
+
+        def update() -> UpdateResult:
+            with self._head_lock(chunk_id):
+                stored = apply(store, self._next_version(store, chunk_id))
+                if stored.duplicate:
+                    return stored
+                return store.commit(chunk_id, stored.update_ver)
+
+        done = await self._in_io(update)
+        response = data_pb2.ResponseHeader()
+        answer = getattr(response, field)
+        answer.update_ver, answer.commit_ver = done.update_ver, done.commit_ver
+        answer.chunk_length, answer.duplicate = done.length, done.duplicate
+        return Reply(response)
+
     async def write(self, request: data_pb2.WriteRequest, payload: memoryview) -> Reply:
         if len(payload) != request.length:
             raise error(
                 Code.INVALID_ARGUMENT,
                 f"write says {request.length} bytes, the frame carries {len(payload)}",
             )
-        store = self.targets.for_chain(request.chain).store
         tag = request.tag
-
-        def update() -> UpdateResult:
-            with self._head_lock(request.chunk_id):
-                version = self._next_version(store, request.chunk_id)
-                written = store.write(
-                    request.chunk_id,
-                    request.offset,
-                    payload,
-                    update_ver=version,
-                    chain_ver=request.chain.chain_version,
-                    client_id=tag.client_id,
-                    sequence=tag.sequence,
-                    chunk_size=request.chunk_size,
-                    payload_crc=request.payload_crc32c,
-                    retry=tag.attempt > 0,
-                    full_chunk_replace=request.full_chunk_replace,
-                )
-                if written.duplicate:
-                    return written
-                return store.commit(request.chunk_id, written.update_ver)
-
-        done = await self._in_io(update)
-        response = data_pb2.ResponseHeader()
-        response.write.update_ver, response.write.commit_ver = done.update_ver, done.commit_ver
-        response.write.chunk_length, response.write.duplicate = done.length, done.duplicate
-        return Reply(response)
+        return await self._head_update(
+            request.chain,
+            request.chunk_id,
+            "write",
+            lambda store, version: store.write(
+                request.chunk_id,
+                request.offset,
+                payload,
+                update_ver=version,
+                chain_ver=request.chain.chain_version,
+                client_id=tag.client_id,
+                sequence=tag.sequence,
+                chunk_size=request.chunk_size,
+                payload_crc=request.payload_crc32c,
+                retry=tag.attempt > 0,
+                full_chunk_replace=request.full_chunk_replace,
+            ),
+        )
 
     async def truncate(self, request: data_pb2.TruncateRequest, payload: memoryview) -> Reply:
-        store = self.targets.for_chain(request.chain).store
         tag = request.tag
-
-        def update() -> UpdateResult:
-            with self._head_lock(request.chunk_id):
-                version = self._next_version(store, request.chunk_id)
-                cut = store.truncate(
-                    request.chunk_id,
-                    request.length,
-                    update_ver=version,
-                    chain_ver=request.chain.chain_version,
-                    client_id=tag.client_id,
-                    sequence=tag.sequence,
-                    chunk_size=request.chunk_size,
-                    retry=tag.attempt > 0,
-                )
-                if cut.duplicate:
-                    return cut
-                return store.commit(request.chunk_id, cut.update_ver)
-
-        done = await self._in_io(update)
-        response = data_pb2.ResponseHeader()
-        response.truncate.update_ver, response.truncate.commit_ver = (
-            done.update_ver,
-            done.commit_ver,
+        return await self._head_update(
+            request.chain,
+            request.chunk_id,
+            "truncate",
+            lambda store, version: store.truncate(
+                request.chunk_id,
+                request.length,
+                update_ver=version,
+                chain_ver=request.chain.chain_version,
+                client_id=tag.client_id,
+                sequence=tag.sequence,
+                chunk_size=request.chunk_size,
+                retry=tag.attempt > 0,
+            ),
         )
-        response.truncate.chunk_length, response.truncate.duplicate = done.length, done.duplicate
-        return Reply(response)
 
     async def commit(self, request: data_pb2.CommitRequest, payload: memoryview) -> Reply:
         store = self.targets.for_chain(request.chain).store

@@ -205,3 +205,23 @@ def test_a_client_of_another_cluster_is_refused(node):
             await read_range(client, node, chunk_id(1, 0), 0, 1)
 
     run_client(body, cluster="some-other-cluster")
+
+
+def test_truncate_cuts_the_chunk_and_a_later_write_past_the_end_reads_zeros(node):
+    cid = chunk_id(9000, 0)
+    data = os.urandom(3 * B)
+
+    async def body(client):
+        await client.write(node.address, cid, chain(1), 0, data, chunk_size=CHUNK)
+        cut = data_pb2.RequestHeader()
+        cut.truncate.chunk_id, cut.truncate.length, cut.truncate.chunk_size = cid, B + 5, CHUNK
+        cut.truncate.chain.CopyFrom(chain(1))
+        cut.truncate.tag.CopyFrom(client.tagger.tag())
+        done = (await client.call(node.address, cut)).truncate
+        assert done.chunk_length == B + 5 and done.commit_ver == 2
+        assert await read_range(client, node, cid, 0, CHUNK) == data[: B + 5]
+        await client.write(node.address, cid, chain(1), 2 * B, b"end", chunk_size=CHUNK)
+        expect = data[: B + 5] + bytes(2 * B - (B + 5)) + b"end"
+        assert await read_range(client, node, cid, 0, CHUNK) == expect
+
+    run_client(body)
