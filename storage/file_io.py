@@ -26,11 +26,17 @@ def fsync_dir(path: str) -> None:
 
 def pread_exact(fd: int, size: int, offset: int) -> bytearray:
     buf = bytearray(size)
-    view = memoryview(buf)
+    pread_into(fd, memoryview(buf), offset)
+    return buf
+
+
+def pread_into(fd: int, view: memoryview, offset: int) -> memoryview:
+    """Fill `view` from `fd` at `offset` (a short file is a checksum failure); return it."""
+    size = len(view)
     got = 0
     for _ in range(_MAX_IO_STEPS):
         if got == size:
-            return buf
+            return view
         n = os.preadv(fd, [view[got:]], offset + got)
         if n == 0:
             break
