@@ -12,7 +12,6 @@ count the calls and prove a partial write recomputes 1-2 blocks, not 64.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import crc32c as _crc32c
@@ -31,11 +30,6 @@ def block_crc(data: bytes | bytearray | memoryview) -> int:
     """The CRC of one block's bytes (the one hook for counting recomputations)."""
     return _crc32c.crc32c(data)
 
-
-@functools.lru_cache(maxsize=8)
-def zero_crc(length: int) -> int:
-    """CRC of `length` zero bytes: blocks of a hole need no read to checksum."""
-    return block_crc(bytes(length))
 
 
 def block_count(length: int) -> int:

@@ -51,6 +51,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from flyfs.checksums import zeros_crc
 from flyfs.errors import Code, error
 from flyfs.layout import CHUNK_ID_SIZE, MAX_CHUNK_SIZE, inode_chunk_range, parse_chunk_id
 
@@ -810,7 +811,7 @@ def _new_block_crcs(
         if w_off <= start and end <= w_end:
             crcs[k] = checksums.block_crc(data[start - w_off : end - w_off])
         elif start >= old_len and (end <= w_off or start >= w_end):
-            crcs[k] = checksums.zero_crc(end - start)
+            crcs[k] = zeros_crc(end - start)  # a hole: no read needed
         else:
             crcs[k] = checksums.block_crc(pread_exact(fd, end - start, data_off + start))
     return tuple(crcs)
