@@ -19,9 +19,9 @@ Rows, all from this one run on the same chunk files:
   block CRC32Cs verified in place).
 * read ranges: `--ranges` 64 KiB ranges at random byte offsets (`--aligned`:
   at random 64 KiB-aligned offsets), `--batch` per request; the node sends
-  the whole 64 KiB checksum blocks covering each range, so an unaligned
-  range moves 128 KiB, and the client verifies them and copies each range
-  into its reused destination.  MB/s counts the 64 KiB asked for.
+  exactly the bytes asked for plus, for blocks a range covers in part, the
+  CRCs of their unsent parts (flyfs.checksums); the client verifies every
+  block and copies each range into its reused destination.
 * baselines: "raw" is a second process serving the node's chunk files
   (the very `.c` files, at their data offset) with `socket.sendfile`, one
   thread per connection, and this process receiving with `recv_into` into a

@@ -27,7 +27,11 @@ _ZEROS = memoryview(bytes(CHECKSUM_BLOCK))
 
 
 def zeros_crc(length: int) -> int:
-    return crc32c.crc32c(_ZEROS[:length])
+    return _BLOCK_ZEROS_CRC if length == CHECKSUM_BLOCK else crc32c.crc32c(_ZEROS[:length])
+
+
+# Every block but a chunk's last is whole: its zero CRC is this constant.
+_BLOCK_ZEROS_CRC = crc32c.crc32c(_ZEROS)
 
 
 def tail_crc(after: bytes | memoryview, before: int) -> int:

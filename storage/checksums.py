@@ -31,7 +31,6 @@ def block_crc(data: bytes | bytearray | memoryview) -> int:
     return _crc32c.crc32c(data)
 
 
-
 def block_count(length: int) -> int:
     return -(-length // BLOCK)
 

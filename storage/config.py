@@ -22,6 +22,9 @@ class StorageConfig:
     chain_ids: list[int] = field(default_factory=list)
     # Threads doing chunk file I/O (reads open files, writes fsync).
     io_threads: int = 8
+    # Event loops serving data-plane connections (0: one per CPU, at most 4);
+    # connections are dealt to them in turn (flyfs.net.server).
+    data_loops: int = 0
     fsync: bool = True
     scrub_bytes_per_s: int = 32 << 20
     scrub_interval_s: float = 60.0

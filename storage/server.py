@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from flyfs.frame import DEFAULT_LIMITS
 from flyfs.logs import setup_logging
@@ -56,6 +57,7 @@ async def serve(config: StorageConfig) -> None:
         port=config.port,
         max_inflight=config.max_inflight_per_connection,
         max_receive_bytes=config.max_receive_bytes,
+        loops=config.data_loops or min(4, os.cpu_count() or 1),
     )
     port = await server.start()
     scrubbing = asyncio.create_task(scrub_forever(targets, config))

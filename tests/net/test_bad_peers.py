@@ -134,7 +134,7 @@ def test_server_going_away_fails_pending_requests() -> None:
                 for _ in range(5)
             ]
             await asyncio.sleep(0.05)
-            for peer in list(server._connections):
+            for peer in [c for home in server._loops for c in home.connections]:
                 peer.transport.abort()
             results = await asyncio.wait_for(
                 asyncio.gather(*stuck, return_exceptions=True), timeout=5

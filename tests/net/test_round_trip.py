@@ -102,7 +102,7 @@ def test_pool_bounded_round_robin_and_reconnect(data_file) -> None:
             assert 1 <= pool.connection_count(address) <= 3
             assert server.connection_count <= 3
             # Every connection dies (server side): the next calls reconnect.
-            for conn in list(server._connections):
+            for conn in [c for home in server._loops for c in home.connections]:
                 conn.transport.abort()
             await asyncio.sleep(0.05)
             await asyncio.gather(*(one(i) for i in range(10)))
@@ -111,6 +111,34 @@ def test_pool_bounded_round_robin_and_reconnect(data_file) -> None:
             with pytest.raises(FlyfsError) as info:
                 await pool.request(address, ping(1))
             assert info.value.code == Code.UNAVAILABLE
+
+    run(body())
+
+
+def test_connections_are_dealt_to_every_loop(data_file) -> None:
+    """Three loops (two of them threads) serve six connections, two each, all correctly."""
+    path, data = data_file
+
+    async def body() -> None:
+        async with serving(path, loops=3) as server:
+            conns = [await connect(server) for _ in range(6)]
+
+            async def one(conn: Connection, i: int) -> None:
+                offset, length = (i * 104_729) % (4 << 20), 70_000 + i
+                into = bytearray(length)
+                await conn.request(read((offset, length)), into=into)
+                assert bytes(into) == data[offset : offset + length]
+                header, view = await conn.request(ping(i), b"y" * i)
+                assert header.ping.sent_monotonic_ns == i and bytes(view) == b"y" * i
+
+            await asyncio.gather(*(one(conns[i % 6], i) for i in range(120)))
+            assert [len(home.connections) for home in server._loops] == [2, 2, 2]
+            threads = [home.thread for home in server._loops if home.thread is not None]
+            assert len(threads) == 2
+            for conn in conns:
+                conn.close()
+        assert not any(thread.is_alive() for thread in threads)
+        assert server.receive_bytes == 0
 
     run(body())
 
