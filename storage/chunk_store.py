@@ -401,6 +401,26 @@ class ChunkStore:
                 c.block_crcs[blocks.start : blocks.stop],
             )
 
+    def read_pending(self, chunk_id: bytes) -> tuple[ChunkVersion, int, bytearray] | None:
+        """`(the pending version, the committed version number, its whole content)`, or None.
+
+        For a head that re-forwards a pending version unchanged before it
+        assigns a new one (flyfs.storage.craq); rare, so it reads the chunk
+        into memory (1 kernel -> user copy).
+        """
+        cid = self._check_id(chunk_id)
+        with self._lock(cid):
+            e = self._entry(cid)
+            if e is None or e.pending is None:
+                return None
+            p = e.pending
+            fd = os.open(self._file(cid, "p"), os.O_RDONLY)
+            try:
+                data = pread_exact(fd, p.length, data_offset(p.chunk_size))
+            finally:
+                os.close(fd)
+            return p, e.commit_ver, data
+
     def read(self, chunk_id: bytes, offset: int, length: int) -> bytes:
         """The committed bytes of a range, verified: CHECKSUM_MISMATCH, never bad bytes.
 
