@@ -129,8 +129,11 @@ class StorageClient:
         return raise_for_status(response).write
 
     async def call(
-        self, address: Address, header: data_pb2.RequestHeader
+        self,
+        address: Address,
+        header: data_pb2.RequestHeader,
+        payload: bytes | bytearray | memoryview | None = None,
     ) -> data_pb2.ResponseHeader:
-        """Any other request without a payload; the whole-request status is raised."""
-        response, _ = await self.pool.request(address, header)
+        """Any other request, its payload sent as is; the whole-request status is raised."""
+        response, _ = await self.pool.request(address, header, payload)
         return raise_for_status(response)

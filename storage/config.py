@@ -17,9 +17,14 @@ class StorageConfig:
     # One directory per target; `target_ids[i]` names `targets[i]`.
     targets: list[str] = field(default_factory=list)
     target_ids: list[int] = field(default_factory=list)
-    # Until mgmtd assigns chains (issue 6): `chain_ids[i]` is served by `targets[i]`
-    # alone, a chain of one replica, so a write commits at once.
+    # mgmtd's gRPC address ("host:port"): the node registers, heartbeats and takes its
+    # chains from routing.  Empty: a node run alone, where `chain_ids[i]` is served by
+    # `targets[i]` alone, a chain of one replica.
+    mgmtd: str = ""
     chain_ids: list[int] = field(default_factory=list)
+    # A forward to a successor that takes longer fails the update (it stays pending and
+    # is re-forwarded by the next update of the chunk or the client's retry).
+    forward_timeout_s: float = 30.0
     # Threads doing chunk file I/O (reads open files, writes fsync).
     io_threads: int = 8
     # Event loops serving data-plane connections (0: one per CPU, at most 4);

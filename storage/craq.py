@@ -145,15 +145,31 @@ Effect = Inspect | Stage | Forward | Commit
 Plan = Generator[Effect, object, Outcome]
 
 
+def check_sender(view: ChainView, me: int, from_target: int, chain_version: int) -> None:
+    """An update reaches `me` from a client (`from_target` 0) only at the head, else only
+    from its predecessor, and only under the chain version `me` has (ROUTING_STALE /
+    CHAIN_VERSION_MISMATCH tell the sender to refresh its routing)."""
+    if from_target == 0:
+        if view.head() != me:
+            raise error(
+                Code.ROUTING_STALE,
+                f"target {me} is not the head of chain {view.chain_id}: send updates to "
+                f"target {view.head()}",
+            )
+    else:
+        predecessor = view.predecessor(me)
+        if predecessor != from_target:
+            raise error(
+                Code.ROUTING_STALE,
+                f"target {me} of chain {view.chain_id} takes forwards from "
+                f"{predecessor or 'nobody (it is the head)'}, not from {from_target}",
+            )
+    view.check_version(chain_version)
+
+
 def client_update(view: ChainView, me: int, update: Update) -> Plan:
     """The head's plan for an update from a client."""
-    if view.head() != me:
-        raise error(
-            Code.ROUTING_STALE,
-            f"target {me} is not the head of chain {view.chain_id}: send writes to "
-            f"target {view.head()}",
-        )
-    view.check_version(update.chain_version)
+    check_sender(view, me, 0, update.chain_version)
     versions = yield Inspect()
     assert isinstance(versions, Versions)
     commit_ver = versions.commit_ver
@@ -171,14 +187,7 @@ def client_update(view: ChainView, me: int, update: Update) -> Plan:
 
 def forwarded_update(view: ChainView, me: int, update: Update) -> Plan:
     """A middle or tail replica's plan for an update its predecessor forwarded."""
-    predecessor = view.predecessor(me)
-    if predecessor is None or predecessor != update.from_target:
-        raise error(
-            Code.ROUTING_STALE,
-            f"target {me} of chain {view.chain_id} takes forwards from "
-            f"{predecessor or 'nobody (it is the head)'}, not from {update.from_target}",
-        )
-    view.check_version(update.chain_version)
+    check_sender(view, me, update.from_target, update.chain_version)
     staged = yield Stage(update)
     assert isinstance(staged, Outcome)
     if staged.duplicate and staged.commit_ver >= update.update_ver:

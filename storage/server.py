@@ -8,11 +8,14 @@ import os
 
 from flyfs.frame import DEFAULT_LIMITS
 from flyfs.logs import setup_logging
-from flyfs.net import DataServer
+from flyfs.net import ConnectionPool, DataServer, handshake
 from flyfs.process import install_stop_signals, write_ready_file
 from flyfs.proto import common_pb2
 
 from .config import StorageConfig
+from .forwarding import Forwarder
+from .membership import Membership
+from .placement import ConfiguredPlacement, Placement, RoutedPlacement
 from .scrubber import Mismatch, Scrubber
 from .service import StorageService
 from .targets import Targets
@@ -44,8 +47,27 @@ async def scrub_forever(targets: Targets, config: StorageConfig) -> None:
 
 async def serve(config: StorageConfig) -> None:
     targets = Targets(config)
+    identity = handshake.identity(
+        config.cluster_id,
+        config.node_id,
+        common_pb2.NODE_TYPE_STORAGE,
+        name=f"storage-{config.node_id}",
+    )
+    forwarder = Forwarder(ConnectionPool(identity, timeout_s=config.forward_timeout_s))
+    membership = Membership(config, targets) if config.mgmtd else None
+    placement: Placement
+    if membership is None:
+        placement = ConfiguredPlacement(targets, config.chain_ids)
+    else:
+        # Until `membership.start` has registered and applied routing, this refuses (FENCED).
+        placement = RoutedPlacement(targets, lambda: membership.routing, membership.check_fence)
     service = StorageService(
-        targets, config.io_threads, DEFAULT_LIMITS.max_payload_bytes, config.max_read_fds
+        targets,
+        placement,
+        config.io_threads,
+        DEFAULT_LIMITS.max_payload_bytes,
+        config.max_read_fds,
+        forwarder,
     )
     server = DataServer(
         service.handle,
@@ -63,20 +85,26 @@ async def serve(config: StorageConfig) -> None:
     scrubbing = asyncio.create_task(scrub_forever(targets, config))
     stopping = asyncio.Event()
     install_stop_signals(asyncio.get_running_loop(), stopping.set)
-    if config.ready_file:
-        write_ready_file(config.ready_file, ports={"data": port}, targets=len(config.targets))
-    log.info(
-        "storage node %d listening on %s:%d with %d targets",
-        config.node_id,
-        config.host,
-        port,
-        len(config.targets),
-    )
     try:
+        if membership is not None:
+            await membership.start(f"{config.host}:{port}")
+        if config.ready_file:
+            write_ready_file(config.ready_file, ports={"data": port}, targets=len(config.targets))
+        log.info(
+            "storage node %d listening on %s:%d with %d targets%s",
+            config.node_id,
+            config.host,
+            port,
+            len(config.targets),
+            f", mgmtd {config.mgmtd}" if config.mgmtd else "",
+        )
         await stopping.wait()
     finally:
         scrubbing.cancel()
         await server.close(STOP_GRACE_S)
+        if membership is not None:
+            await membership.close()
+        await forwarder.close()
         service.close()
         log.info("storage stopped")
 

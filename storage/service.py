@@ -1,11 +1,13 @@
 """The storage node's data-plane handler: requests in, chunk engine calls, replies out.
 
-Until chains have more than one replica (issue 6) every chain on this node
-is a chain of one: this node is head and tail, so a write is stored as the
-pending version and committed at once.  The head's rule is already the
-CRAQ one: under the chunk's head lock, a pending version left behind (a
-crash between write and commit) is committed first, never rolled back;
-the new version is `commit_ver + 1`.
+Updates (writes, truncates) follow CRAQ (flyfs.storage.craq): a client's
+update is taken by the chain's head only; under the chunk's lock the head
+re-forwards any pending version, stores the update pending as
+`commit_ver + 1`, forwards it to its successor and commits when the
+successor answered; other replicas take forwards from their predecessor
+only, under the same chain version.  Which target serves a chain, and the
+chain itself, come from `flyfs.storage.placement` (mgmtd's routing, or the
+config for a node run alone, where each target is a chain of one).
 
 Reads send exactly the bytes asked for, with the CRC32C of every 64 KiB
 block they touch; for the first and last blocks, covered only in part, the
@@ -13,8 +15,9 @@ node adds CRCs of the parts it did not send (`flyfs.checksums`), so the
 receiver still verifies every block.  Copies on the
 read path: 0 in Python (the engine's file descriptors go out by
 `sendfile`).  On the write path: the payload is received into a pooled
-buffer (1 copy, kernel → user) and written to the version file (1 copy,
-user → kernel).
+buffer (1 copy, kernel → user), written to the version file (1 copy,
+user → kernel) and, off the tail, sent on to the successor from the same
+buffer (0 copies in Python).
 """
 
 from __future__ import annotations
@@ -36,9 +39,23 @@ from flyfs.net import FileRegion, Peer, Reply
 from flyfs.proto import common_pb2, data_pb2
 
 from .checksums import BLOCK
-from .chunk_store import ChunkStore, ReadHandle, UpdateResult
+from .chunk_locks import ChunkLocks
+from .chunk_store import ReadHandle
+from .craq import (
+    ChainView,
+    Effect,
+    Forward,
+    Update,
+    check_sender,
+    client_update,
+    forwarded_update,
+    run_plan,
+)
 from .file_io import pread_into
-from .targets import Targets
+from .forwarding import Forwarder
+from .placement import Placement
+from .replica import apply_local
+from .targets import Target, Targets
 
 log = logging.getLogger("flyfs.storage")
 
@@ -47,7 +64,6 @@ T = TypeVar("T")
 MAX_RANGES = 10_000
 # Batches up to this many ranges are opened on the event loop, larger ones on a thread.
 INLINE_RANGES = 128
-LOCK_STRIPES = 1024
 
 
 _Opened = list[tuple[data_pb2.ReadResult, ReadHandle | None]]
@@ -103,9 +119,17 @@ def _edge_scratch() -> memoryview:
 
 class StorageService:
     def __init__(
-        self, targets: Targets, io_threads: int, max_payload_bytes: int, max_read_fds: int = 0
+        self,
+        targets: Targets,
+        placement: Placement,
+        io_threads: int,
+        max_payload_bytes: int,
+        max_read_fds: int = 0,
+        forwarder: Forwarder | None = None,
     ):
         self.targets = targets
+        self.placement = placement
+        self.forwarder = forwarder  # None: chains of one, nothing to forward
         self.max_payload_bytes = max_payload_bytes
         # Chunk files held open by reads until their reply is sent: past this, ranges are
         # answered UNAVAILABLE (retryable) rather than run the process out of descriptors.
@@ -113,7 +137,7 @@ class StorageService:
         self._read_fds = 0
         self._read_fds_lock = threading.Lock()
         self._io = ThreadPoolExecutor(io_threads, thread_name_prefix="chunk-io")
-        self._head_locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+        self._chunk_locks = ChunkLocks()
 
     def close(self) -> None:
         self._io.shutdown(wait=True)
@@ -172,7 +196,7 @@ class StorageService:
                 result = data_pb2.ReadResult(checksum_block_size=BLOCK)
                 handle = None
                 try:
-                    store = self.targets.for_chain(wanted.chain).store
+                    store = self._readable(wanted.chain).store
                     handle = store.open_read(wanted.chunk_id, wanted.offset, wanted.length)
                     if handle.pending and not request.committed_on_pending:
                         handle.close()
@@ -223,46 +247,48 @@ class StorageService:
             if handle is not None:
                 self._close_handle(handle)
 
-    # -- updates (head and tail of a chain of one) ----------------------------
+    def _readable(self, chain: common_pb2.VersionedChainId) -> Target:
+        """The local target of `chain`, if it may serve reads under the sender's chain version."""
+        target, view = self.placement.locate(chain)
+        view.check_version(chain.chain_version)
+        if target.target_id not in view.serving:
+            raise error(
+                Code.TARGET_NOT_SERVING,
+                f"target {target.target_id} is not serving chain {view.chain_id}",
+            )
+        return target
 
-    def _head_lock(self, chunk_id: bytes) -> threading.Lock:
-        return self._head_locks[hash(chunk_id) % LOCK_STRIPES]
+    # -- updates: CRAQ ---------------------------------------------------------
 
-    def _next_version(self, store: ChunkStore, chunk_id: bytes) -> int:
-        info = store.meta(chunk_id)
-        if info is None:
-            return 1
-        if info.pending:
-            store.commit(chunk_id, info.update_ver)  # never roll an update back
-        return info.update_ver + 1
-
-    async def _head_update(
-        self,
-        chain: common_pb2.VersionedChainId,
-        chunk_id: bytes,
-        field: str,
-        apply: Callable[[ChunkStore, int], UpdateResult],
+    async def _update(
+        self, chain: common_pb2.VersionedChainId, update: Update, field: str
     ) -> Reply:
-        """Assign the next version under the head lock, store it pending, commit it.
+        """Run the update's CRAQ plan under the chunk's lock (forwarding included)."""
+        target, view = self.placement.locate(chain)
+        me = target.target_id
+        if update.from_target:
+            plan = forwarded_update(view, me, update)
+        else:
+            plan = client_update(view, me, update)
 
-        `apply(store, version)` stores the update; an identical duplicate (a
-        retry) is answered as it was, not applied again.
-        """
-        store = self.targets.for_chain(chain).store
+        async def handle(effect: Effect) -> object:
+            if isinstance(effect, Forward):
+                return await self._forward(view, effect)
+            return await self._in_io(lambda: apply_local(target.store, update.chunk_id, effect))
 
-        def update() -> UpdateResult:
-            with self._head_lock(chunk_id):
-                stored = apply(store, self._next_version(store, chunk_id))
-                if stored.duplicate:
-                    return stored
-                return store.commit(chunk_id, stored.update_ver)
-
-        done = await self._in_io(update)
+        async with self._chunk_locks.hold((me, update.chunk_id)):
+            done = await run_plan(plan, handle)
         response = data_pb2.ResponseHeader()
         answer = getattr(response, field)
         answer.update_ver, answer.commit_ver = done.update_ver, done.commit_ver
         answer.chunk_length, answer.duplicate = done.length, done.duplicate
         return Reply(response)
+
+    async def _forward(self, view: ChainView, effect: Forward):
+        if self.forwarder is None:
+            raise error(Code.INTERNAL, f"no forwarder for chain {view.chain_id}")
+        address = self.placement.address_of(effect.to)
+        return await self.forwarder.send(address, effect.update, view.chain_id)
 
     async def write(self, request: data_pb2.WriteRequest, payload: memoryview) -> Reply:
         if len(payload) != request.length:
@@ -271,52 +297,45 @@ class StorageService:
                 f"write says {request.length} bytes, the frame carries {len(payload)}",
             )
         tag = request.tag
-        return await self._head_update(
-            request.chain,
+        update = Update(
             request.chunk_id,
             "write",
-            lambda store, version: store.write(
-                request.chunk_id,
-                request.offset,
-                payload,
-                update_ver=version,
-                chain_ver=request.chain.chain_version,
-                client_id=tag.client_id,
-                sequence=tag.sequence,
-                chunk_size=request.chunk_size,
-                payload_crc=request.payload_crc32c,
-                retry=tag.attempt > 0,
-                full_chunk_replace=request.full_chunk_replace,
-            ),
+            request.chunk_size,
+            request.chain.chain_version,
+            offset=request.offset,
+            data=payload,
+            client_id=tag.client_id,
+            sequence=tag.sequence,
+            retry=tag.attempt > 0,
+            payload_crc=request.payload_crc32c,
+            full_chunk_replace=request.full_chunk_replace,
+            update_ver=request.update_ver,
+            from_target=request.from_target_id,
         )
+        return await self._update(request.chain, update, "write")
 
     async def truncate(self, request: data_pb2.TruncateRequest, payload: memoryview) -> Reply:
         tag = request.tag
-        return await self._head_update(
-            request.chain,
+        update = Update(
             request.chunk_id,
             "truncate",
-            lambda store, version: store.truncate(
-                request.chunk_id,
-                request.length,
-                update_ver=version,
-                chain_ver=request.chain.chain_version,
-                client_id=tag.client_id,
-                sequence=tag.sequence,
-                chunk_size=request.chunk_size,
-                retry=tag.attempt > 0,
-            ),
+            request.chunk_size,
+            request.chain.chain_version,
+            length=request.length,
+            client_id=tag.client_id,
+            sequence=tag.sequence,
+            retry=tag.attempt > 0,
+            update_ver=request.update_ver,
+            from_target=request.from_target_id,
         )
-
-    async def commit(self, request: data_pb2.CommitRequest, payload: memoryview) -> Reply:
-        store = self.targets.for_chain(request.chain).store
-        done = await self._in_io(lambda: store.commit(request.chunk_id, request.commit_ver))
-        response = data_pb2.ResponseHeader()
-        response.commit.commit_ver = done.commit_ver
-        return Reply(response)
+        return await self._update(request.chain, update, "truncate")
 
     async def remove(self, request: data_pb2.RemoveRequest, payload: memoryview) -> Reply:
-        store = self.targets.for_chain(request.chain).store
+        """Remove chunks here, then on the successor: one call at the head covers the chain."""
+        target, view = self.placement.locate(request.chain)
+        me = target.target_id
+        check_sender(view, me, request.from_target_id, request.chain.chain_version)
+        store = target.store
         response = data_pb2.ResponseHeader()
         if request.chunk_ids:
             response.remove.removed = await self._in_io(lambda: store.remove(request.chunk_ids))
@@ -326,6 +345,15 @@ class StorageService:
                 lambda: store.remove_range(request.range_begin, request.range_end, limit)
             )
             response.remove.removed, response.remove.more = removed, more
+        successor = view.successor(me)
+        if successor is not None and self.forwarder is not None:
+            onward = data_pb2.RequestHeader()
+            onward.remove.CopyFrom(request)
+            onward.remove.from_target_id = me
+            address = self.placement.address_of(successor)
+            answer = await self.forwarder.call(address, onward)
+            # `removed` counts this replica's; `more` holds while any replica has more.
+            response.remove.more = response.remove.more or answer.remove.more
         return Reply(response)
 
     async def query_last_chunk(
@@ -336,7 +364,8 @@ class StorageService:
             for q in request.queries:
                 result = data_pb2.LastChunkResult()
                 try:
-                    last, count = self.targets.for_chain(q.chain).store.query_last_chunk(q.inode_id)
+                    store = self._readable(q.chain).store
+                    last, count = store.query_last_chunk(q.inode_id)
                     result.chunk_count = count
                     if last is not None:
                         result.chunk_id, result.length = last.chunk_id, last.length
@@ -351,7 +380,8 @@ class StorageService:
         return Reply(response)
 
     async def list_chunks(self, request: data_pb2.ListChunksRequest, payload: memoryview) -> Reply:
-        store = self.targets.for_chain(request.chain).store
+        target, _ = self.placement.locate(request.chain)
+        store = target.store
         limit = min(request.limit or 1000, 10_000)
         infos, next_begin = await self._in_io(
             lambda: store.list_chunks(request.begin, request.end, limit)
@@ -372,7 +402,6 @@ class StorageService:
         "read": read,
         "write": write,
         "truncate": truncate,
-        "commit": commit,
         "remove": remove,
         "query_last_chunk": query_last_chunk,
         "list_chunks": list_chunks,

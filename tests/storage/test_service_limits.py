@@ -14,6 +14,7 @@ from flyfs.layout import CHECKSUM_BLOCK as B
 from flyfs.layout import chunk_id
 from flyfs.proto import data_pb2
 from flyfs.storage.config import StorageConfig
+from flyfs.storage.placement import ConfiguredPlacement
 from flyfs.storage.service import INLINE_RANGES, StorageService
 from flyfs.storage.targets import Targets
 
@@ -25,8 +26,12 @@ def service(tmp_path):
     config = StorageConfig(
         targets=[str(tmp_path / "t1")], target_ids=[1], chain_ids=[1], fsync=False
     )
-    svc = StorageService(Targets(config), io_threads=2, max_payload_bytes=1 << 30, max_read_fds=4)
-    put(svc.targets.for_chain(chain(1)).store, CID, 0, bytes(4 * B))
+    targets = Targets(config)
+    placement = ConfiguredPlacement(targets, config.chain_ids)
+    svc = StorageService(
+        targets, placement, io_threads=2, max_payload_bytes=1 << 30, max_read_fds=4
+    )
+    put(targets.by_id[1].store, CID, 0, bytes(4 * B))
     yield svc
     svc.close()
 
