@@ -8,11 +8,12 @@ same for both.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from flyfs.errors import Code, error
+from flyfs.errors import Code, FlyfsError, error
 from flyfs.proto import common_pb2
+from flyfs.routing import Routing
 
 from .craq import ChainView
 from .targets import Target, Targets
@@ -27,6 +28,14 @@ class Placement(Protocol):
 
     def address_of(self, target_id: int) -> Address:
         """The data-plane address of the node holding `target_id` (for forwards)."""
+        ...
+
+    def behind(self, chain: common_pb2.VersionedChainId) -> bool:
+        """Whether the sender knows a newer version of `chain` than this node does."""
+        ...
+
+    async def catch_up(self) -> None:
+        """Fetch the newest routing (a sender was ahead of this node)."""
         ...
 
 
@@ -51,14 +60,27 @@ class ConfiguredPlacement:
     def address_of(self, target_id: int) -> Address:
         raise error(Code.INTERNAL, f"a chain of one forwards nothing (target {target_id})")
 
+    def behind(self, chain: common_pb2.VersionedChainId) -> bool:
+        return False
+
+    async def catch_up(self) -> None:
+        return None
+
 
 class RoutedPlacement:
     """Chains as mgmtd's routing has them; refused while the node is fenced."""
 
-    def __init__(self, targets: Targets, routing: Callable[[], object], fence: Callable[[], None]):
+    def __init__(
+        self,
+        targets: Targets,
+        routing: Callable[[], Routing],
+        fence: Callable[[], None],
+        refresh: Callable[[], Awaitable[object]],
+    ):
         self._targets = targets
-        self._routing = routing  # -> flyfs.routing.Routing, the newest applied
+        self._routing = routing  # the newest applied
         self._fence = fence  # raises FENCED when the node must not serve
+        self._refresh = refresh
 
     def locate(self, chain: common_pb2.VersionedChainId) -> tuple[Target, ChainView]:
         self._fence()
@@ -74,3 +96,12 @@ class RoutedPlacement:
 
     def address_of(self, target_id: int) -> Address:
         return self._routing().data_address(target_id)
+
+    def behind(self, chain: common_pb2.VersionedChainId) -> bool:
+        try:
+            return self._routing().chain(chain.chain_id).chain_version < chain.chain_version
+        except FlyfsError as exc:
+            return exc.code == Code.CHAIN_UNAVAILABLE
+
+    async def catch_up(self) -> None:
+        await self._refresh()

@@ -60,7 +60,9 @@ async def serve(config: StorageConfig) -> None:
         placement = ConfiguredPlacement(targets, config.chain_ids)
     else:
         # Until `membership.start` has registered and applied routing, this refuses (FENCED).
-        placement = RoutedPlacement(targets, lambda: membership.routing, membership.check_fence)
+        placement = RoutedPlacement(
+            targets, lambda: membership.routing, membership.check_fence, membership.watcher.refresh
+        )
     service = StorageService(
         targets,
         placement,

@@ -27,7 +27,7 @@ import functools
 import logging
 import resource
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -173,6 +173,7 @@ class StorageService:
     async def read(self, request: data_pb2.ReadRequest, payload: memoryview) -> Reply:
         if len(request.ranges) > MAX_RANGES:
             raise error(Code.BAD_RANGE, f"{len(request.ranges)} ranges; at most {MAX_RANGES}")
+        await self._catch_up(wanted.chain for wanted in request.ranges)
         if len(request.ranges) <= INLINE_RANGES:
             # Opening is an in-memory lookup, open(2) and the edge CRCs, ~18 us a
             # range: a thread round trip (0.1-8 ms measured while the loop sits
@@ -247,6 +248,21 @@ class StorageService:
             if handle is not None:
                 self._close_handle(handle)
 
+    async def _catch_up(self, chains: Iterable[common_pb2.VersionedChainId]) -> None:
+        """Fetch newer routing first if a request names chains newer than this node knows.
+
+        A client may see a new chain version (or a new chain) before this
+        node's next routing poll; refusing would only make it retry.
+        """
+        seen = set()
+        for chain in chains:
+            key = (chain.chain_id, chain.chain_version)
+            if key not in seen:
+                seen.add(key)
+                if self.placement.behind(chain):
+                    await self.placement.catch_up()
+                    return
+
     def _readable(self, chain: common_pb2.VersionedChainId) -> Target:
         """The local target of `chain`, if it may serve reads under the sender's chain version."""
         target, view = self.placement.locate(chain)
@@ -264,6 +280,7 @@ class StorageService:
         self, chain: common_pb2.VersionedChainId, update: Update, field: str
     ) -> Reply:
         """Run the update's CRAQ plan under the chunk's lock (forwarding included)."""
+        await self._catch_up([chain])
         target, view = self.placement.locate(chain)
         me = target.target_id
         if update.from_target:
@@ -332,6 +349,7 @@ class StorageService:
 
     async def remove(self, request: data_pb2.RemoveRequest, payload: memoryview) -> Reply:
         """Remove chunks here, then on the successor: one call at the head covers the chain."""
+        await self._catch_up([request.chain])
         target, view = self.placement.locate(request.chain)
         me = target.target_id
         check_sender(view, me, request.from_target_id, request.chain.chain_version)
@@ -359,6 +377,8 @@ class StorageService:
     async def query_last_chunk(
         self, request: data_pb2.QueryLastChunkRequest, payload: memoryview
     ) -> Reply:
+        await self._catch_up(q.chain for q in request.queries)
+
         def query() -> list[data_pb2.LastChunkResult]:
             results = []
             for q in request.queries:
