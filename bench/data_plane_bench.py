@@ -22,6 +22,13 @@ Rows, all from this one run on the same chunk files:
   exactly the bytes asked for plus, for blocks a range covers in part, the
   CRCs of their unsent parts (flyfs.checksums); the client verifies every
   block and copies each range into its reused destination.
+* replicated write (`--replicated`, on by default): a local cluster
+  (mgmtd, meta, 3 storage nodes x 2 targets, chains of 3) takes the same
+  chunks through each chain's head, 4 connections per node, 8 writes in
+  flight; each replica writes a temp file, fsyncs, renames, fsyncs the
+  directory and commits with one more rename + directory fsync.  Baseline:
+  the same bytes written locally as 3 copies (3 directories), each copy a
+  temp file + fsync + rename + directory fsync, from 8 threads.
 * baselines: "raw" is a second process serving the node's chunk files
   (the very `.c` files, at their data offset) with `socket.sendfile`, one
   thread per connection, and this process receiving with `recv_into` into a
@@ -43,7 +50,8 @@ process on the other; it did not steady raw (2-6.6 GB/s), and it makes
 raw's 4 server threads share one core.
 
 Targets (issue 5): chunk reads >= 0.8x raw sendfile with the same number of
-connections; random 64 KiB ranges >= 20,000/s.
+connections; random 64 KiB ranges >= 20,000/s.  Issue 6: replicated writes
+(R=3) >= 0.6x the local 3-copy baseline.
 """
 
 from __future__ import annotations
@@ -68,6 +76,7 @@ from pathlib import Path
 
 import uvloop
 
+from flyfs.cluster import LocalCluster
 from flyfs.launch import Launched, launch, launch_service
 from flyfs.layout import chunk_id
 from flyfs.net import ConnectionPool, identity
@@ -86,6 +95,7 @@ IN_FLIGHT_PER_CONN = 2
 CALL_TIMEOUT_S = 60  # any one pass of any row
 READ_TARGET = 0.8  # x raw sendfile, same connections
 RANGES_TARGET = 20_000  # ranges/s
+REPLICATED_TARGET = 0.6  # x local writes of 3 fsynced copies
 
 # Raw protocol: request = u32 count, then count x (u32 file index, u64 offset, u32 length);
 # the answer is those regions back to back, nothing else.
@@ -590,6 +600,125 @@ def write_rows(tmp: Path, work: Work, node: Launched, flyfs: dict[int, Flyfs]) -
     return rows
 
 
+# ---- Replicated writes: chains of 3 on a local cluster -----------------------------------------
+
+
+def durable_write(directory: Path, name: str, data: memoryview) -> None:
+    """`data` as `directory/name`, crash-safe as a chunk version is: temp, fsync, rename."""
+    temp = directory / f".{name}.tmp"
+    write_file(temp, data)
+    os.rename(temp, directory / name)
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def local_copies_pass(directory: Path, work: Work, threads: int, copies: int = 3) -> None:
+    dirs = [directory / f"copy-{k}" for k in range(copies)]
+    for d in dirs:
+        d.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(threads) as pool:
+        futures = [
+            pool.submit(durable_write, d, f"{i:05d}", work.expected(i, 0, CHUNK))
+            for i in range(work.chunks)
+            for d in dirs
+        ]
+        for future in futures:
+            future.result(timeout=CALL_TIMEOUT_S)
+
+
+class ClusterCpu:
+    """CPU seconds of a local cluster's storage processes together (the `server` of `timed`)."""
+
+    def __init__(self, cluster: LocalCluster) -> None:
+        self.pids = [server.pid for server in cluster.storage]
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for pid in self.pids:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+
+class Replicated:
+    """Whole-chunk writes through chain heads, `IN_FLIGHT_PER_CONN * conns` tasks."""
+
+    def __init__(self, runner: asyncio.Runner, cluster: LocalCluster, conns: int, work: Work):
+        self.runner = runner
+        self.routing = cluster.routing()
+        self.chains = [c.chain_id for c in self.routing.info.chains]
+        self.tasks = IN_FLIGHT_PER_CONN * conns
+        self.work = work
+        self.pool = ConnectionPool(identity(cluster.cluster_id), max_per_address=conns)
+        self.client = StorageClient(self.pool)
+
+    def close(self) -> None:
+        self.runner.run(self.pool.close())
+
+    def write_pass(self) -> None:
+        todo = iter(range(self.work.chunks))
+
+        async def task() -> None:
+            for index in todo:
+                chain = self.chains[index % len(self.chains)]
+                head = self.routing.head(chain)
+                await self.client.write(
+                    self.routing.data_address(head),
+                    chunk_id(INODE, index),
+                    self.routing.versioned(chain),
+                    0,
+                    self.work.data[index * CHUNK : (index + 1) * CHUNK],
+                    chunk_size=CHUNK,
+                )
+
+        async def all_tasks() -> None:
+            await asyncio.gather(*(task() for _ in range(self.tasks)))
+
+        self.runner.run(asyncio.wait_for(all_tasks(), CALL_TIMEOUT_S * 4))
+
+
+def replicated_rows(tmp: Path, work: Work) -> list[Row]:
+    total = work.chunks * CHUNK
+    conns = 4
+    threads = IN_FLIGHT_PER_CONN * conns
+    with (
+        LocalCluster.up(
+            tmp / "cluster", nodes=3, targets_per_node=2, replicas=3, lease_s=60.0
+        ) as cluster,
+        asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
+    ):
+        writer = Replicated(runner, cluster, conns, work)
+        try:
+            fly, local = timed(
+                [
+                    (lambda _: writer.write_pass(), ClusterCpu(cluster)),
+                    (lambda _: local_copies_pass(tmp / "copies", work, threads), None),
+                ],
+                rounds=1,
+                warmup=False,
+            )
+        finally:
+            writer.close()
+    local_rate = mb_s(total, local.median)
+    row = Row(
+        f"replicated write R=3, 4 MiB chunks, {conns} conn per node",
+        mb_s(total, fly.median),
+        None,
+        None,
+        local_rate,
+        fly.server_cpu,
+        fly.client_cpu,
+    )
+    met = row.mb_s >= REPLICATED_TARGET * local_rate
+    row.target = f">= {REPLICATED_TARGET}x local 3 copies {'met' if met else 'MISSED'}"
+    name = f"local write of 3 copies (temp + fsync + rename + dir fsync), {threads} threads"
+    return [row, Row(name, local_rate, None, None, None, None, local.client_cpu)]
+
+
 @dataclass
 class Readers:
     local: Local
@@ -686,6 +815,12 @@ def main() -> None:
         default=False,
         help="servers on one half of the CPUs, this process on the other (default: off)",
     )
+    parser.add_argument(
+        "--replicated",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also replicated writes (R=3) on a local cluster (default: on)",
+    )
     parser.add_argument("--dir", default=None, help="where the files go (default: temp)")
     args = parser.parse_args()
     if args.mib < 4 or args.mib % 4 or min(args.rounds, args.ranges, args.batch) < 1:
@@ -698,6 +833,8 @@ def main() -> None:
     work = make_work(args.mib, args.ranges, args.batch, args.aligned)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         rows = measure(args, Path(tmp), work, split[1] if split else None)
+        if args.replicated:
+            rows += replicated_rows(Path(tmp), work)
     print(
         f"one storage node, {args.mib} MiB in {work.chunks} chunks of 4 MiB, "
         f"{IN_FLIGHT_PER_CONN} requests in flight per connection, median of {args.rounds} "
