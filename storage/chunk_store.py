@@ -24,7 +24,9 @@ Version rules for `write` / `truncate` (update_ver U, committed C, pending P):
     be committed or replaced first).  No pending and U > C + 1: VERSION_CONFLICT
     (a gap: out of order).
   * U == C + 1, no pending: if the client's recorded sequence >= sequence,
-    the write was already applied: acknowledged as duplicate, not applied.
+    a retry was already applied: acknowledged as duplicate, not applied; a
+    first attempt is VERSION_CONFLICT (a client keeps one update per chunk
+    in flight, so its sequences reach a chunk in order).
     If the client is not recorded, `retry=True` and the chunk has evicted
     entries: RETRY_UNKNOWN (it may have been applied; never apply it twice).
     Otherwise it is stored as the pending version U.
@@ -618,7 +620,17 @@ class ChunkStore:
         if w.client_id != NO_CLIENT and newest is not None:
             seen = newest.sequence_of(w.client_id)
             if seen is not None and seen >= w.sequence:
-                return ack()
+                if retry:
+                    return ack()
+                # A first attempt at or below an applied sequence: the client broke
+                # the one-update-per-chunk-in-flight rule.  Acknowledging would
+                # lose it silently, applying it would reorder the client's writes.
+                raise error(
+                    Code.VERSION_CONFLICT,
+                    f"client sequence {w.sequence} arrived after {seen} was applied: "
+                    "a client keeps one update per chunk in flight",
+                    cid.hex(),
+                )
             if seen is None and retry and newest.evicted:
                 raise error(
                     Code.RETRY_UNKNOWN,

@@ -164,8 +164,12 @@ def test_retry_through_new_head_applies_once(store, cid):
     # The same (client, sequence) under a new version number: already applied.
     r = store.write(cid, 0, b"first", update_ver=2, sequence=5, retry=True, **kw)
     assert r.duplicate and r.commit_ver == 1
-    r = store.write(cid, 0, b"older", update_ver=2, sequence=3, **kw)
+    r = store.write(cid, 0, b"older", update_ver=2, sequence=3, retry=True, **kw)
     assert r.duplicate
+    # A first attempt below an applied sequence broke the client's ordering rule.
+    with pytest.raises(FlyfsError) as exc:
+        store.write(cid, 0, b"older", update_ver=2, sequence=4, **kw)
+    assert exc.value.code == Code.VERSION_CONFLICT
     assert store.meta(cid).update_ver == 1
     assert not store.write(cid, 0, b"later", update_ver=2, sequence=6, **kw).duplicate
 
