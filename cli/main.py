@@ -43,7 +43,9 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
-    "admin": Command("flyfs.cli.admin", "administration: fsck"),
+    "admin": Command("flyfs.cli.admin", "administration: fsck, create-chains"),
+    "cluster": Command("flyfs.cli.cluster", "a local cluster on 127.0.0.1: up, status, down"),
+    "df": Command("flyfs.cli.df", "storage targets' state and space, chains, totals"),
 }
 
 

@@ -1,0 +1,246 @@
+"""mgmtd's live cluster state: the persisted model plus what heartbeats say.
+
+One `ClusterState` per mgmtd process.  Every change runs as
+:meth:`ClusterState.change`: the operation edits a copy of the model, the
+records that differ go to the KV in one transaction, and only after the
+commit does the copy become the model.  Changes are serialized by one
+asyncio lock (they are rare: registrations, chain tables, state changes),
+so an operation always sees the result of the one before.
+
+The routing version grows by one with every change of routing content
+(nodes, targets, chains, tables, public and local target states, addresses,
+incarnations), never otherwise, and it lives in the KV, so it only grows
+across restarts.  What changes on every heartbeat is kept in memory only and
+is *not* versioned: last heartbeat times and each target's space and resync
+progress.  They are overlaid on every routing mgmtd sends, so a caller that
+wants fresh space (`flyfs df`) asks with `known_version` 0; a watcher that
+polls with its known version is never woken by them.
+
+After a restart every known node counts as having just heartbeated: it gets
+one lease of grace to reach the new mgmtd before it may be declared gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from flyfs.chains import TargetFacts, update_chain
+from flyfs.errors import Code, error
+from flyfs.kv import Database
+from flyfs.proto import common_pb2, mgmtd_pb2
+
+from . import register, schema
+from .config import MgmtdConfig
+from .model import ClusterModel
+
+log = logging.getLogger("flyfs.mgmtd")
+
+T = TypeVar("T")
+
+
+@dataclass
+class Live:
+    """Per-heartbeat facts, in memory only."""
+
+    beat_monotonic: dict[int, float] = field(default_factory=dict)  # node -> mgmtd's clock
+    beat_unix_ms: dict[int, int] = field(default_factory=dict)
+    reports: dict[int, mgmtd_pb2.TargetReport] = field(default_factory=dict)  # by target
+
+    def beat(self, node_id: int, now: float, reports=()) -> None:
+        self.beat_monotonic[node_id] = now
+        self.beat_unix_ms[node_id] = int(time.time() * 1000)
+        for report in reports:
+            self.reports[report.target_id] = report
+
+
+class ClusterState:
+    def __init__(
+        self,
+        db: Database,
+        config: MgmtdConfig,
+        model: ClusterModel,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.model = model
+        self.clock = clock
+        self.live = Live()
+        self._stored = schema.records(model)
+        self._lock = asyncio.Lock()
+        self._newer = asyncio.Event()
+        now = clock()
+        for node_id in model.nodes:  # one lease of grace after a restart
+            self.live.beat(node_id, now)
+
+    @classmethod
+    async def open(cls, db: Database, config: MgmtdConfig) -> ClusterState:
+        """The state stored in `db`, or a new cluster (routing version 1) if there is none."""
+        model = await db.read_async(schema.load)
+        if model is None:
+            model = ClusterModel(cluster_id=config.cluster_id, routing_version=1)
+            sets = schema.records(model)
+            await db.run_async(lambda tr: schema.write(tr, 0, sets, []))
+        elif model.cluster_id != config.cluster_id:
+            raise error(
+                Code.CLUSTER_MISMATCH,
+                f"the KV belongs to cluster {model.cluster_id!r}, not {config.cluster_id!r}",
+            )
+        return cls(db, config, model)
+
+    @property
+    def version(self) -> int:
+        return self.model.routing_version
+
+    def check_cluster(self, cluster_id: str) -> None:
+        """Refuse a request that names another cluster ("" is not checked)."""
+        if cluster_id and cluster_id != self.model.cluster_id:
+            raise error(
+                Code.CLUSTER_MISMATCH,
+                f"this mgmtd serves cluster {self.model.cluster_id!r}, not {cluster_id!r}",
+            )
+
+    def routing(self) -> mgmtd_pb2.RoutingInfo:
+        """The current routing with the live figures overlaid."""
+        info = self.model.routing()
+        for node in info.nodes:
+            node.last_heartbeat_unix_ms = self.live.beat_unix_ms.get(node.node_id, 0)
+        for target in info.targets:
+            report = self.live.reports.get(target.target_id)
+            if report is not None:
+                target.capacity_bytes = report.capacity_bytes
+                target.used_bytes = report.used_bytes
+                target.chunk_count = report.chunk_count
+                target.sync.CopyFrom(report.sync)
+        return info
+
+    async def change(self, op: Callable[[ClusterModel], T]) -> tuple[T, ClusterModel]:
+        """Run `op` on a draft and commit it; returns op's result and the committed model.
+
+        Shielded: a caller that goes away (a cancelled RPC) does not stop a
+        commit half way, so memory and KV never disagree.  If the commit
+        fails, the model is reloaded from the KV.
+        """
+        return await asyncio.shield(self._change(op))
+
+    async def _change(self, op: Callable[[ClusterModel], T]) -> tuple[T, ClusterModel]:
+        async with self._lock:
+            draft = self.model.copy()
+            result = op(draft)
+            bumped = draft.content() != self.model.content()
+            if bumped:
+                draft.routing_version = self.model.routing_version + 1
+            new = schema.records(draft)
+            sets, clears = schema.diff(self._stored, new)
+            if sets or clears:
+                expected = self.model.routing_version
+                try:
+                    await self.db.run_async(lambda tr: schema.write(tr, expected, sets, clears))
+                except Exception:
+                    self.model = await self.db.read_async(schema.load) or self.model
+                    self._stored = schema.records(self.model)
+                    raise
+            self.model, self._stored = draft, new
+        if bumped:
+            self._newer.set()
+            self._newer = asyncio.Event()
+        return result, draft
+
+    async def wait_newer(self, version: int) -> None:
+        """Return once the routing version is above `version`."""
+        while self.model.routing_version <= version:
+            await self._newer.wait()
+
+    async def register(
+        self, request: mgmtd_pb2.RegisterNodeRequest
+    ) -> mgmtd_pb2.RegisterNodeResponse:
+        """Register a node; registering counts as its first heartbeat."""
+        response, model = await self.change(lambda m: register.run(m, request))
+        self.live.beat(response.node_id, self.clock(), request.targets)
+        log.info(
+            "registered %s node %d (%s) incarnation %d, targets %s; routing v%d",
+            common_pb2.NodeType.Name(request.type),
+            response.node_id,
+            request.name or "unnamed",
+            response.incarnation,
+            list(response.target_ids),
+            model.routing_version,
+        )
+        response.heartbeat_interval_ms = int(self.config.heartbeat_interval_s * 1000)
+        response.lease_ms = int(self.config.lease_s * 1000)
+        response.routing.CopyFrom(self.routing())
+        return response
+
+    async def heartbeat(self, request: mgmtd_pb2.HeartbeatRequest) -> mgmtd_pb2.HeartbeatResponse:
+        """Record a heartbeat; a changed local target state is a routing change."""
+        changed = _check_heartbeat(self.model, request)
+        self.live.beat(request.node_id, self.clock(), request.targets)
+        if changed:
+            await self.change(lambda m: _apply_local_states(m, request))
+        return mgmtd_pb2.HeartbeatResponse(
+            sent_monotonic_ns=request.sent_monotonic_ns,
+            routing_version=self.model.routing_version,
+            lease_ms=int(self.config.lease_s * 1000),
+        )
+
+    def facts(self, now: float) -> dict[int, TargetFacts]:
+        """What the chain-update rule needs per target, as of `now` (mgmtd's clock)."""
+        lease = self.config.lease_s
+        alive = {n for n, beat in self.live.beat_monotonic.items() if now - beat <= lease}
+        return {
+            t.target_id: TargetFacts(alive=t.node_id in alive, local_state=t.local_state)
+            for t in self.model.targets.values()
+        }
+
+    async def update_chains(self, now: float) -> list[int]:
+        """Apply the chain-update rule to every chain as of `now`; the chains that changed.
+
+        Not scheduled yet: the failover issue runs it on a timer.
+        """
+
+        def step(model: ClusterModel) -> list[int]:
+            facts = self.facts(now)
+            changed = []
+            for chain_id in sorted(model.chains):
+                update = update_chain(model.members(chain_id), facts)
+                if update.changed:
+                    model.set_members(chain_id, update.members)
+                    changed.append(chain_id)
+            return changed
+
+        changed, model = await self.change(step)
+        if changed:
+            log.info("chains %s changed; routing v%d", changed, model.routing_version)
+        return changed
+
+
+def _check_heartbeat(model: ClusterModel, request: mgmtd_pb2.HeartbeatRequest) -> bool:
+    """Refuse a superseded incarnation or foreign targets; True if a local state changed."""
+    node = model.nodes.get(request.node_id)
+    if node is None or node.incarnation != request.incarnation:
+        raise error(
+            Code.UNKNOWN_NODE,
+            f"node {request.node_id} incarnation {request.incarnation} is not registered"
+            " (register again)",
+        )
+    changed = False
+    for report in request.targets:
+        target = model.targets.get(report.target_id)
+        if target is None or target.node_id != request.node_id:
+            raise error(
+                Code.INVALID_ARGUMENT,
+                f"target {report.target_id} is not a target of node {request.node_id}",
+            )
+        changed |= target.local_state != report.local_state
+    return changed
+
+
+def _apply_local_states(model: ClusterModel, request: mgmtd_pb2.HeartbeatRequest) -> None:
+    _check_heartbeat(model, request)  # the node may have re-registered meanwhile
+    for report in request.targets:
+        model.targets[report.target_id].local_state = report.local_state

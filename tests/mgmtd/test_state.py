@@ -1,0 +1,79 @@
+"""ClusterState in-process: the chain-update rule as of a given time, and restart grace.
+
+The failover issue will run `update_chains(now)` on a timer; here it is
+driven by hand with mgmtd's clock replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from mgmtd_harness import STORAGE, UPTODATE
+
+from flyfs.chains import OFFLINE, SERVING, WAITING
+from flyfs.kv import KvConfig, open_database
+from flyfs.mgmtd import create_chains
+from flyfs.mgmtd.config import MgmtdConfig
+from flyfs.mgmtd.state import ClusterState
+from flyfs.proto import mgmtd_pb2
+
+
+def register(state: ClusterState, node_id: int) -> mgmtd_pb2.RegisterNodeResponse:
+    request = mgmtd_pb2.RegisterNodeRequest(
+        type=STORAGE,
+        node_id=node_id,
+        data_address=f"127.0.0.1:{7000 + node_id}",
+        targets=[mgmtd_pb2.TargetReport(target_id=node_id * 10 + 1, local_state=UPTODATE)],
+    )
+    return asyncio.run(state.register(request))
+
+
+def test_update_chains_as_of_now(tmp_path):
+    config = MgmtdConfig(lease_s=10.0, kv=KvConfig(sqlite_path=str(tmp_path / "kv.db")))
+    db = open_database(config.kv)
+    clock = [100.0]
+
+    async def opened() -> ClusterState:
+        state = await ClusterState.open(db, config)
+        state.clock = lambda: clock[0]
+        return state
+
+    try:
+        state = asyncio.run(opened())
+        regs = {n: register(state, n) for n in (1, 2, 3)}
+        request = mgmtd_pb2.CreateChainsRequest(replicas=3)
+        asyncio.run(state.change(lambda m: create_chains.run(m, request)))
+        assert asyncio.run(state.update_chains(105.0)) == []
+        clock[0] = 108.0  # nodes 2 and 3 heartbeat later than node 1
+        for n in (2, 3):
+            asyncio.run(
+                state.heartbeat(
+                    mgmtd_pb2.HeartbeatRequest(node_id=n, incarnation=regs[n].incarnation)
+                )
+            )
+        version = state.version
+        assert asyncio.run(state.update_chains(111.0)) == [1]
+        assert state.model.members(1) == [(21, SERVING), (31, SERVING), (11, OFFLINE)]
+        assert state.version == version + 1 and state.model.chains[1].chain_version == 2
+        register(state, 1)  # back: alive again, so it waits for a resync
+        asyncio.run(state.update_chains(clock[0]))
+        assert state.model.members(1)[-1] == (11, WAITING)
+    finally:
+        db.close()
+
+
+def test_a_reopened_state_gives_every_node_a_lease_of_grace(tmp_path):
+    config = MgmtdConfig(lease_s=10.0, kv=KvConfig(sqlite_path=str(tmp_path / "kv.db")))
+    db = open_database(config.kv)
+    try:
+        state = asyncio.run(ClusterState.open(db, config))
+        state.clock = lambda: 0.0
+        for n in (1, 2, 3):
+            register(state, n)
+        reopened = asyncio.run(ClusterState.open(db, config))
+        assert reopened.model.routing() == state.model.routing()
+        now = reopened.live.beat_monotonic[1]
+        assert all(f.alive for f in reopened.facts(now + 9.9).values())
+        assert not any(f.alive for f in reopened.facts(now + 10.1).values())
+    finally:
+        db.close()
