@@ -44,7 +44,7 @@ from flyfs.errors import Code
 from flyfs.process import (
     ServerExitedError,
     ServerProcess,
-    process_start_time,
+    is_running,
     spawn_server,
     stop_process,
     wait_ready_file,
@@ -109,7 +109,7 @@ class ProcessRecord:
     config: str
 
     def alive(self) -> bool:
-        return process_start_time(self.pid) == self.start_time and not _is_zombie(self.pid)
+        return is_running(self.pid, self.start_time)
 
     def address(self, port: str) -> str:
         return f"{HOST}:{self.ports[port]}"
@@ -117,15 +117,6 @@ class ProcessRecord:
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
         """SIGTERM (then SIGKILL) it if it still runs; False if it did not (nothing signalled)."""
         return stop_process(self.pid, self.start_time, timeout_s)
-
-
-def _is_zombie(pid: int) -> bool:
-    """Exited but not yet reaped: a detached server's new parent (init) reaps it a moment later."""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as f:
-            return any(line.startswith(b"State:\tZ") for line in f)
-    except (FileNotFoundError, ProcessLookupError):
-        return False
 
 
 @dataclass

@@ -72,6 +72,16 @@ def process_start_time(pid: int) -> int | None:
     return None if fields is None else int(fields[19])
 
 
+def is_running(pid: int, start_time: int) -> bool:
+    """Whether the process (pid, start time) runs: exists, not reused, not a zombie.
+
+    A detached server is a zombie for a moment after it exits, until init
+    reaps it; it must not count as running then.
+    """
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != b"Z" and int(fields[19]) == start_time
+
+
 def _stat_fields(pid: int) -> list[bytes] | None:
     """Fields 3 and on of /proc/<pid>/stat (field 3, the state, is item 0)."""
     try:

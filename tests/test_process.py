@@ -330,3 +330,20 @@ def test_die_with_parent_refuses_a_bad_parent_fd(monkeypatch, tmp_path: Path, va
         monkeypatch.setenv(PARENT_FD_ENV, str(f.fileno()) if value == "regular-file" else value)
         with pytest.raises(OSError, match="is not an inherited pipe"):
             die_with_parent()
+
+
+def test_is_running_needs_the_start_time_and_no_zombie() -> None:
+    from flyfs.process import is_running, process_start_time
+
+    me = os.getpid()
+    assert is_running(me, process_start_time(me))
+    assert not is_running(me, process_start_time(me) + 1)  # the pid was reused
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    started = process_start_time(child.pid)
+    for _ in range(500):  # bounded: exited, not yet reaped (we have not waited)
+        if not is_running(child.pid, started):
+            break
+        time.sleep(0.01)
+    assert process_start_time(child.pid) == started  # still there, as a zombie
+    assert not is_running(child.pid, started)
+    child.wait()
