@@ -15,10 +15,18 @@ class MetaConfig:
     log_file: str = ""
     log_level: str = "INFO"
     kv: KvConfig = field(default_factory=KvConfig)
+    # The cluster: mgmtd's "host:port".  Empty: standalone (the static chain
+    # table below, no storage, statfs from capacity_bytes), as tests of the
+    # namespace alone run it.
+    mgmtd: str = ""
+    cluster_id: str = "flyfs"
+    node_id: int = 0  # 0: mgmtd assigns one
+    name: str = "meta"
+    routing_poll_s: float = 1.0
     # File layout defaults (a create may ask for others).
     chunk_size: int = 4 << 20
     stripe: int = 0  # 0: min(4, chains in the table)
-    # The static chain table used until mgmtd provides one (issue 6).
+    # The static chain table of a standalone server (no mgmtd).
     chains: list[int] = field(default_factory=lambda: [1])
     # Write sessions are leases: renewed by the client, pruned at lease + margin.
     session_lease_s: float = 30.0
@@ -32,5 +40,5 @@ class MetaConfig:
     list_limit_default: int = 1000
     list_limit_max: int = 10_000
     stat_many_max: int = 100_000
-    # Until storage reports space (issue 6), statfs answers these.
+    # What statfs answers on a standalone server (with mgmtd: targets' space).
     capacity_bytes: int = 0

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from flyfs.layout import ChainTableSource
 
 from .config import MetaConfig
+from .file_chunks import FileChunks
 from .ids import IdAllocator
 
 
@@ -23,6 +24,10 @@ class MetaContext:
     session_ids: IdAllocator
     chains: ChainTableSource
     rng: random.Random = field(default_factory=random.Random)
+    # The file's chunks on storage; None for a standalone server (no mgmtd),
+    # which has no chunks to remove and trusts length hints.  Operations only
+    # ask whether it is there: storage is called outside transaction bodies.
+    chunks: FileChunks | None = None
 
     @property
     def lease_ms(self) -> int:

@@ -19,7 +19,7 @@ from typing import TypeVar
 from google.protobuf.message import Message
 
 from flyfs.errors import Code, error
-from flyfs.kv import Database, Transaction
+from flyfs.kv import Database, ReadTransaction, Transaction
 from flyfs.proto import common_pb2, meta_pb2
 
 from . import schema
@@ -76,11 +76,17 @@ def apply_once(
     return response
 
 
+def applied(tr: ReadTransaction, tag: common_pb2.RequestTag) -> bool:
+    """Whether the request was applied already: its retry must not redo storage work."""
+    key = schema.idempotency_key(tag.first_attempt_unix_ms, tag.client_id, tag.request_id)
+    return tr.snapshot_get(key) is not None
+
+
 class IdempotencyCollector:
     def __init__(self, db: Database, retention_s: float):
         self.db, self.retention_ms = db, int(retention_s * 1000)
 
-    def run_once(self, now_ms: int | None = None) -> None:
+    async def run_once(self, now_ms: int | None = None) -> None:
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         begin, end = schema.idempotency_before(now_ms - self.retention_ms)
-        self.db.run(lambda tr: tr.clear_range(begin, end), idempotent=True)
+        await self.db.run_async(lambda tr: tr.clear_range(begin, end), idempotent=True)

@@ -2,18 +2,22 @@
 
 A record becomes due at its not-before time; a due record whose inode still
 has write sessions waits for them to close or be pruned.  The chunks are
-removed through a `ChunkRemover` (storage, batched per chain, from issue 6)
-outside any transaction, then the record and the inode go in one
-transaction.  Removing is idempotent, so two meta servers collecting the
-same record at once do no harm.
+removed through a `ChunkRemover` (`FileChunks` with storage: one range
+remove per chain of the file, which the chain's head applies on every
+replica) outside any transaction, then the record and the inode go in one
+transaction.  A record whose removal fails stays queued and is tried again
+on the next round.  Removing is idempotent, so two meta servers collecting
+the same record at once do no harm.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Protocol
 
+from flyfs.errors import FlyfsError
 from flyfs.kv import Database, ReadTransaction, Transaction, prefix_end
 from flyfs.proto import meta_pb2
 
@@ -23,20 +27,23 @@ log = logging.getLogger(__name__)
 
 
 class ChunkRemover(Protocol):
-    def remove_chunks(self, record: meta_pb2.RemovalRecord) -> None:
+    async def remove_chunks(self, record: meta_pb2.RemovalRecord) -> None:
         """Delete every chunk of `record.inode_id` (idempotent; missing chunks are fine)."""
 
 
 class NoStorage:
-    """The remover until storage exists: there are no chunks to delete."""
+    """The remover of a standalone meta server (no mgmtd): there are no chunks to delete."""
 
-    def remove_chunks(self, record: meta_pb2.RemovalRecord) -> None:
+    async def remove_chunks(self, record: meta_pb2.RemovalRecord) -> None:
         return None
 
 
 class RemovalCollector:
-    def __init__(self, db: Database, remover: ChunkRemover, batch: int = 128):
-        self.db, self.remover, self.batch = db, remover, batch
+    def __init__(
+        self, db: Database, remover: ChunkRemover, batch: int = 128, concurrency: int = 16
+    ):
+        self.db, self.remover = db, remover
+        self.batch, self.concurrency = batch, concurrency  # records per round; files at once
 
     def due(self, tr: ReadTransaction, now_ms: int) -> list[tuple[bytes, meta_pb2.RemovalRecord]]:
         begin, end = schema.removals_due(now_ms)
@@ -48,21 +55,43 @@ class RemovalCollector:
                 ready.append((key, record))
         return ready
 
-    def run_once(self, now_ms: int | None = None) -> int:
+    async def run_once(self, now_ms: int | None = None) -> int:
+        """Collect due records, a batch at a time until fewer than a batch are due."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        done = 0
-        for key, record in self.db.read(lambda tr: self.due(tr, now_ms)):
-            self.remover.remove_chunks(record)
-            self.db.run(lambda tr, k=key, r=record: self.finish(tr, k, r), idempotent=True)
+        total = 0
+        while True:
+            due = await self.db.read_async(lambda tr: self.due(tr, now_ms))
+            done = await self.collect(due)
+            total += done
+            if len(due) < self.batch or not done:
+                return total
+
+    async def collect(self, due: list[tuple[bytes, meta_pb2.RemovalRecord]]) -> int:
+        """Remove the records' chunks concurrently, then end the records in one commit."""
+        slots = asyncio.Semaphore(self.concurrency)
+        removed = await asyncio.gather(*(self.remove(record, slots) for _, record in due))
+        done = [(key, record) for (key, record), ok in zip(due, removed, strict=True) if ok]
+        if done:
+            await self.db.run_async(lambda tr: self.finish(tr, done), idempotent=True)
+        for _, record in done:
             log.info(
                 "removed inode %d (%s, %d bytes)", record.inode_id, record.reason, record.length
             )
-            done += 1
-        return done
+        return len(done)
+
+    async def remove(self, record: meta_pb2.RemovalRecord, slots: asyncio.Semaphore) -> bool:
+        async with slots:
+            try:
+                await self.remover.remove_chunks(record)
+            except FlyfsError as exc:
+                log.warning("removing inode %d failed, will retry: %s", record.inode_id, exc)
+                return False
+        return True
 
     @staticmethod
-    def finish(tr: Transaction, key: bytes, record: meta_pb2.RemovalRecord) -> None:
-        tr.clear(key)
-        inode = schema.get_inode(tr, record.inode_id)
-        if inode is not None and inode.unlinked:
-            tr.clear(schema.inode_key(record.inode_id))
+    def finish(tr: Transaction, done: list[tuple[bytes, meta_pb2.RemovalRecord]]) -> None:
+        for key, record in done:
+            tr.clear(key)
+            inode = schema.get_inode(tr, record.inode_id)
+            if inode is not None and inode.unlinked:
+                tr.clear(schema.inode_key(record.inode_id))

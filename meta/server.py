@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from typing import Protocol
 
 import grpc
 
 from flyfs.kv import Database, Transaction, open_database
-from flyfs.layout import StaticChainTable
+from flyfs.layout import ChainTableSource, StaticChainTable
 from flyfs.logs import setup_logging
 from flyfs.process import install_stop_signals, write_ready_file
 from flyfs.proto import meta_pb2
 from flyfs.rpc import SERVER_OPTIONS, add_service
 
 from . import schema
+from .cluster import ClusterLink
 from .config import MetaConfig
 from .context import MetaContext, now_ns
+from .file_chunks import FileChunks
 from .idempotency import IdempotencyCollector
 from .ids import IdAllocator
 from .removal import NoStorage, RemovalCollector
@@ -47,21 +50,36 @@ def ensure_root(tr: Transaction) -> None:
         )
 
 
-def make_context(config: MetaConfig, db: Database) -> MetaContext:
+def make_context(
+    config: MetaConfig,
+    db: Database,
+    chains: ChainTableSource | None = None,
+    chunks: FileChunks | None = None,
+) -> MetaContext:
+    """Standalone unless `chains` and `chunks` come from the cluster."""
     return MetaContext(
         config=config,
         inode_ids=IdAllocator(db, schema.INODE_COUNTER, config.inode_id_batch),
         session_ids=IdAllocator(db, schema.SESSION_COUNTER, config.inode_id_batch),
-        chains=StaticChainTable(config.chains),
+        chains=chains or StaticChainTable(config.chains),
         rng=random.Random(),
+        chunks=chunks,
     )
 
 
-async def every(interval_s: float, duty) -> None:
-    """Run `duty.run_once` on a worker thread forever; a failure is logged, not fatal."""
+class Duty(Protocol):
+    async def run_once(self) -> object: ...
+
+
+async def every(interval_s: float, duty: Duty) -> None:
+    """Run `duty.run_once` forever on the server's loop; a failure is logged, not fatal.
+
+    Duties are coroutines because some call storage, whose connection pool
+    belongs to this loop; their KV bodies still run on the KV's workers.
+    """
     while True:
         try:
-            await asyncio.to_thread(duty.run_once)
+            await duty.run_once()
         except Exception:
             log.exception("%s failed; will try again", type(duty).__name__)
         await asyncio.sleep(interval_s)
@@ -69,16 +87,23 @@ async def every(interval_s: float, duty) -> None:
 
 async def serve(config: MetaConfig) -> None:
     db = open_database(config.kv)
+    link: ClusterLink | None = None
     try:
         await db.run_async(ensure_root)
-        ctx = make_context(config, db)
         server = grpc.aio.server(options=SERVER_OPTIONS)
-        add_service(server, MetaService(db, ctx), meta_pb2.DESCRIPTOR.services_by_name["Meta"])
         port = server.add_insecure_port(f"{config.host}:{config.port}")
+        if config.mgmtd:
+            link = await ClusterLink.join(config, f"{config.host}:{port}")
+            ctx = make_context(config, db, link.tables(), link.chunks())
+            service = MetaService(db, ctx, link)
+        else:
+            ctx = make_context(config, db)
+            service = MetaService(db, ctx)
+        add_service(server, service, meta_pb2.DESCRIPTOR.services_by_name["Meta"])
         await server.start()
-        duties = [
+        duties: list[Duty] = [
             SessionPruner(db, ctx),
-            RemovalCollector(db, NoStorage()),
+            RemovalCollector(db, ctx.chunks or NoStorage()),
             IdempotencyCollector(db, config.idempotency_retention_s),
         ]
         tasks = [asyncio.create_task(every(config.janitor_interval_s, d)) for d in duties]
@@ -93,6 +118,8 @@ async def serve(config: MetaConfig) -> None:
         await server.stop(STOP_GRACE_S)
         log.info("meta stopped")
     finally:
+        if link is not None:
+            await link.close()
         db.close()
 
 

@@ -1,11 +1,11 @@
 """Close and sync: a session reports how far it wrote.
 
-Length rule (DESIGN.md): the file's length is the largest hint reported,
-unless a truncate intervened since the session opened; then the hint may be
-stale and the length must come from storage (the last chunk of each chain),
-which meta asks outside the transaction once storage exists (issue 6).
-Until then the hint is trusted.  Reads never see a length shorter than a
-completed close.
+Length rule (DESIGN.md, `..lengths`): the file's length is the largest
+hint reported, unless a truncate intervened since the session opened; then
+the hint may be stale and the length comes from storage (the last chunk of
+each chain): the body raises `NeedsLength` and the service measures outside
+the transaction, then runs it again with `measured`.  Reads never see a
+length shorter than a completed close.
 
 Closing a WRITE session that replaces a file swaps the new inode into the
 entry and retires the old one; with `abort`, the new inode is retired and
@@ -22,6 +22,7 @@ from flyfs.proto import common_pb2, meta_pb2
 
 from .. import schema
 from ..context import MetaContext, now_ns
+from ..lengths import Measured, settle_length
 from ..resolve import DIRECTORY
 from .common import load_inode, retire
 
@@ -41,9 +42,16 @@ def load_session(
     return session
 
 
-def apply_hint(inode: meta_pb2.Inode, hint: int | None, mtime_ns: int | None = None) -> None:
-    if hint is not None and hint > inode.size:
-        inode.size = hint
+def apply_length(
+    ctx: MetaContext,
+    inode: meta_pb2.Inode,
+    session: meta_pb2.WriteSession,
+    hint: int | None,
+    measured: Measured | None,
+    mtime_ns: int | None = None,
+) -> None:
+    can_measure = ctx.chunks is not None
+    settle_length(inode, session.truncate_count, hint, measured, can_measure=can_measure)
     inode.mtime_ns = mtime_ns if mtime_ns is not None else now_ns()
     inode.ctime_ns = now_ns()
 
@@ -53,7 +61,10 @@ def hint_of(request: meta_pb2.CloseRequest | meta_pb2.SyncRequest) -> int | None
 
 
 def run_close(
-    ctx: MetaContext, tr: Transaction, request: meta_pb2.CloseRequest
+    ctx: MetaContext,
+    tr: Transaction,
+    request: meta_pb2.CloseRequest,
+    measured: Measured | None = None,
 ) -> meta_pb2.CloseResponse:
     session = load_session(tr, request.inode_id, request.session_id, request.tag)
     inode = load_inode(tr, request.inode_id)
@@ -64,9 +75,8 @@ def run_close(
             return meta_pb2.CloseResponse(inode=inode)
         swap_in(ctx, tr, session, inode)
     if not request.abort:
-        apply_hint(
-            inode, hint_of(request), request.mtime_ns if request.HasField("mtime_ns") else None
-        )
+        mtime_ns = request.mtime_ns if request.HasField("mtime_ns") else None
+        apply_length(ctx, inode, session, hint_of(request), measured, mtime_ns)
     schema.put_inode(tr, inode)
     return meta_pb2.CloseResponse(inode=inode)
 
@@ -88,7 +98,10 @@ def swap_in(
 
 
 def run_sync(
-    ctx: MetaContext, tr: Transaction, request: meta_pb2.SyncRequest
+    ctx: MetaContext,
+    tr: Transaction,
+    request: meta_pb2.SyncRequest,
+    measured: Measured | None = None,
 ) -> meta_pb2.SyncResponse:
     session = load_session(tr, request.inode_id, request.session_id, request.tag)
     inode = load_inode(tr, request.inode_id)
@@ -97,6 +110,6 @@ def run_sync(
         session.length_hint = hint
     session.lease_expires_unix_ms = int(time.time() * 1000) + ctx.lease_ms
     schema.put_session(tr, session)
-    apply_hint(inode, hint)
+    apply_length(ctx, inode, session, hint, measured)
     schema.put_inode(tr, inode)
     return meta_pb2.SyncResponse(inode=inode)

@@ -1,15 +1,17 @@
 """The removal queue and its consumer, in one process over a real KV (a unit test).
 
-Storage does not exist yet, so the remover is a recording stand-in; the
-chains issue wires a real one and tests removal end to end.
+The remover is a recording stand-in; `test_file_chunks` covers what the
+real one sends to storage, and the cluster tests run it end to end.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 
+from flyfs.errors import Code, error
 from flyfs.kv import KvConfig, open_database
 from flyfs.meta import schema
 from flyfs.meta.config import MetaConfig
@@ -25,8 +27,17 @@ class RecordingRemover:
     def __init__(self):
         self.removed: list[meta_pb2.RemovalRecord] = []
 
-    def remove_chunks(self, record: meta_pb2.RemovalRecord) -> None:
+    async def remove_chunks(self, record: meta_pb2.RemovalRecord) -> None:
         self.removed.append(record)
+
+
+class FailingRemover:
+    async def remove_chunks(self, record: meta_pb2.RemovalRecord) -> None:
+        raise error(Code.TARGET_NOT_SERVING, "storage is away")
+
+
+def collect(collector, now: int) -> int:
+    return asyncio.run(collector.run_once(now))
 
 
 @pytest.fixture
@@ -48,13 +59,13 @@ def test_unlinked_file_is_collected_after_its_delay(env):
     db.run(lambda tr: unlink.run(ctx, tr, meta_pb2.UnlinkRequest(path="/f")))
     remover = RecordingRemover()
     collector = RemovalCollector(db, remover)
-    assert collector.run_once(now_ms()) == 0  # not before gc_delay_s
-    assert collector.run_once(now_ms() + 61_000) == 1
+    assert collect(collector, now_ms()) == 0  # not before gc_delay_s
+    assert collect(collector, now_ms() + 61_000) == 1
     [record] = remover.removed
     assert record.inode_id == inode.id and record.reason == "unlink"
     assert record.layout == inode.layout
     assert db.read(lambda tr: schema.get_inode(tr, inode.id)) is None
-    assert collector.run_once(now_ms() + 120_000) == 0
+    assert collect(collector, now_ms() + 120_000) == 0
 
 
 def test_removal_waits_for_open_write_sessions(env):
@@ -67,10 +78,10 @@ def test_removal_waits_for_open_write_sessions(env):
     db.run(lambda tr: unlink.run(ctx, tr, meta_pb2.UnlinkRequest(path="/f")))
     remover = RecordingRemover()
     collector = RemovalCollector(db, remover)
-    assert collector.run_once(now_ms() + 61_000) == 0
+    assert collect(collector, now_ms() + 61_000) == 0
     closing = meta_pb2.CloseRequest(tag=tag, inode_id=opened.inode.id, session_id=opened.session_id)
     db.run(lambda tr: close.run_close(ctx, tr, closing))
-    assert collector.run_once(now_ms() + 61_000) == 1 and len(remover.removed) == 1
+    assert collect(collector, now_ms() + 61_000) == 1 and len(remover.removed) == 1
 
 
 def test_removal_record_carries_the_length(env):
@@ -86,8 +97,19 @@ def test_removal_record_carries_the_length(env):
     db.run(lambda tr: close.run_close(ctx, tr, closing))
     db.run(lambda tr: unlink.run(ctx, tr, meta_pb2.UnlinkRequest(path="/f")))
     remover = RecordingRemover()
-    RemovalCollector(db, remover).run_once(now_ms() + 61_000)
+    collect(RemovalCollector(db, remover), now_ms() + 61_000)
     assert [r.length for r in remover.removed] == [12345]
+
+
+def test_a_failed_removal_stays_queued(env):
+    db, ctx = env
+    inode = db.run(lambda tr: create.run(ctx, tr, meta_pb2.CreateRequest(path="/f"))).inode
+    db.run(lambda tr: unlink.run(ctx, tr, meta_pb2.UnlinkRequest(path="/f")))
+    assert collect(RemovalCollector(db, FailingRemover()), now_ms() + 61_000) == 0
+    assert db.read(lambda tr: schema.get_inode(tr, inode.id)).unlinked
+    remover = RecordingRemover()
+    assert collect(RemovalCollector(db, remover), now_ms() + 61_000) == 1
+    assert [r.inode_id for r in remover.removed] == [inode.id]
 
 
 def test_idempotency_records_expire_after_retention(env):
@@ -100,7 +122,17 @@ def test_idempotency_records_expire_after_retention(env):
     db.run(body)
     begin, end = schema.idempotency_before(now_ms() + 1)
     assert len(db.read(lambda tr: tr.get_range(begin, end))) == 1
-    IdempotencyCollector(db, retention_s=600).run_once(now_ms())
+    asyncio.run(IdempotencyCollector(db, retention_s=600).run_once(now_ms()))
     assert len(db.read(lambda tr: tr.get_range(begin, end))) == 1
-    IdempotencyCollector(db, retention_s=600).run_once(now_ms() + 601_000)
+    asyncio.run(IdempotencyCollector(db, retention_s=600).run_once(now_ms() + 601_000))
     assert db.read(lambda tr: tr.get_range(begin, end)) == []
+
+
+def test_a_backlog_is_collected_in_batches_in_one_round(env):
+    db, ctx = env
+    for i in range(7):
+        db.run(lambda tr, i=i: create.run(ctx, tr, meta_pb2.CreateRequest(path=f"/f{i}")))
+        db.run(lambda tr, i=i: unlink.run(ctx, tr, meta_pb2.UnlinkRequest(path=f"/f{i}")))
+    remover = RecordingRemover()
+    assert collect(RemovalCollector(db, remover, batch=3), now_ms() + 61_000) == 7
+    assert len({r.inode_id for r in remover.removed}) == 7
