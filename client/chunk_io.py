@@ -1,0 +1,378 @@
+"""File bytes on storage: layout -> chunk -> chain -> replica, over the data plane.
+
+The filesystem (`flyfs.client.filesystem`) knows paths and meta; this
+module knows only inodes, layouts and routing, and moves bytes.
+
+Reads go to any SERVING replica of a chunk's chain, chosen by chunk index
+plus a rotating turn so a file's chunks, and repeated reads of one chunk,
+spread over every replica and node.  Ranges bound for one node travel in
+one batch request.  A replica that fails (connection lost, not serving,
+fenced, a checksum that does not match) is skipped for the next one; a
+chunk with a pending version (NOT_COMMITTED) is read from the chain's tail,
+which never holds an uncommitted version.  A chunk that was never written
+reads as zeros (sparse files, truncate up), and so does the part of a
+chunk past its stored length.  Copies: a read of one range is received
+straight into the caller's buffer (0 copies in Python); a batch lands in a
+reused buffer and each range is copied out once (1 copy).
+
+Writes go to the chain's head.  A client has at most one update of a chunk
+in flight (the storage protocol's rule, docs/interfaces.md); different
+chunks, usually on different chains, go out together up to
+`max_chunks_in_flight`.  A retryable failure (routing changed, connection
+lost, node fenced) refreshes routing and sends the same request tag again,
+so the update applies once.  Copies: 0 in Python (the caller's buffer goes
+to the socket).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import weakref
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from flyfs.errors import Code, FlyfsError, error
+from flyfs.layout import chain_of_chunk, chunk_id, chunk_range, file_chains
+from flyfs.net import ConnectionPool, identity
+from flyfs.proto import common_pb2
+from flyfs.request_tags import RequestTagger
+from flyfs.routing import Routing
+from flyfs.storage_client import RangeRead, StorageClient
+
+Address = tuple[str, int]
+
+ATTEMPTS = 6
+FIRST_BACKOFF_S = 0.05
+MAX_BACKOFF_S = 1.0
+# One batch request carries at most this many ranges and bytes (the server's
+# frame limit is 256 MiB; smaller batches overlap better).
+BATCH_RANGES = 1024
+BATCH_BYTES = 64 << 20
+_ROUTING_ERRORS = frozenset(
+    {
+        Code.ROUTING_STALE,
+        Code.CHAIN_VERSION_MISMATCH,
+        Code.CHAIN_UNAVAILABLE,
+        Code.TARGET_NOT_SERVING,
+    }
+)
+# Errors after which a read tries another replica.
+_OTHER_REPLICA = frozenset(
+    {
+        Code.CONNECTION_LOST,
+        Code.UNAVAILABLE,
+        Code.TIMEOUT,
+        Code.TARGET_NOT_SERVING,
+        Code.FENCED,
+        Code.CHECKSUM_MISMATCH,
+        Code.CHAIN_VERSION_MISMATCH,
+        Code.ROUTING_STALE,
+        Code.NOT_COMMITTED,
+    }
+)
+
+
+class RoutingSource(Protocol):
+    """The newest routing this client has, and a way to ask mgmtd for newer."""
+
+    @property
+    def current(self) -> Routing: ...
+
+    def refresh(self, min_version: int = 0) -> Awaitable[Routing]: ...
+
+
+@dataclass(frozen=True)
+class RangeInto:
+    """File bytes `[offset, offset + len(dest))` of one inode, read into `dest`."""
+
+    inode_id: int
+    layout: common_pb2.Layout
+    file_length: int
+    offset: int
+    dest: memoryview
+
+
+@dataclass
+class _Piece:
+    """One chunk's share of a read: where it is, and where its bytes go."""
+
+    chain_id: int
+    chunk: bytes
+    offset: int  # within the chunk
+    dest: memoryview
+    index: int  # the chunk's index in its file: spreads replicas
+    tries: int = 0
+    tail_only: bool = False  # NOT_COMMITTED seen: the tail holds only committed data
+    done: int = -1  # bytes placed (the rest of `dest` zero-filled); -1 while pending
+
+
+class ChunkIO:
+    def __init__(
+        self,
+        cluster_id: str,
+        routing: RoutingSource,
+        *,
+        max_per_address: int = 4,
+        timeout_s: float = 30.0,
+        max_chunks_in_flight: int = 8,
+    ) -> None:
+        self.cluster_id = cluster_id
+        self.routing = routing
+        self.max_per_address = max_per_address
+        self.timeout_s = timeout_s
+        self.max_chunks_in_flight = max_chunks_in_flight
+        self._tagger = RequestTagger()
+        self._turn = itertools.count()
+        self._storage: StorageClient | None = None
+        self._owner: tuple[int, asyncio.AbstractEventLoop] | None = None
+        # One lock per chunk being written (weak: gone when no write holds it).
+        self._chunk_locks: weakref.WeakValueDictionary[bytes, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    # ---- connections ---------------------------------------------------------------------------
+
+    def _client(self) -> StorageClient:
+        """The storage client of this process and event loop, made on first use."""
+        owner = (os.getpid(), asyncio.get_running_loop())
+        if self._storage is None or self._owner != owner:
+            if self._owner is not None and self._owner[0] != owner[0]:
+                self._tagger = RequestTagger()  # a forked child: its own sequence space
+            pool = ConnectionPool(
+                identity(self.cluster_id, name="flyfs-client", client_id=self._tagger.client_id),
+                max_per_address=self.max_per_address,
+                timeout_s=self.timeout_s,
+            )
+            self._storage = StorageClient(pool, self._tagger)
+            self._owner = owner
+        return self._storage
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's pool (its loop and sockets are not ours)."""
+        self._storage = None
+        self._owner = None
+        self._tagger = RequestTagger()
+        self._chunk_locks = weakref.WeakValueDictionary()
+
+    async def close(self) -> None:
+        storage, self._storage, self._owner = self._storage, None, None
+        if storage is not None:
+            await storage.pool.close()
+
+    # ---- reads ---------------------------------------------------------------------------------
+
+    async def read_into(
+        self,
+        inode_id: int,
+        layout: common_pb2.Layout,
+        file_length: int,
+        offset: int,
+        dest: memoryview,
+    ) -> int:
+        """Read file bytes from `offset` into `dest`, clipped to `file_length`; the count."""
+        [count] = await self.read_ranges_into(
+            [RangeInto(inode_id, layout, file_length, offset, dest)]
+        )
+        return count
+
+    async def read_ranges_into(self, reads: Sequence[RangeInto]) -> list[int]:
+        """Many ranges of many files; one batch request per storage node per round."""
+        counts = []
+        pieces: list[_Piece] = []
+        routing = self.routing.current
+        for read in reads:
+            if read.offset < 0:
+                raise error(Code.BAD_RANGE, f"read at offset {read.offset}")
+            count = max(0, min(len(read.dest), read.file_length - read.offset))
+            counts.append(count)
+            if count:
+                pieces += self._plan(routing, read, count)
+        todo = pieces
+        delay = FIRST_BACKOFF_S
+        while todo:  # bounded: every round adds a try to each piece left, ATTEMPTS at most
+            failed = await self._read_round(todo)
+            todo = [piece for piece, _ in failed]
+            if any(piece.tries >= ATTEMPTS for piece in todo):
+                raise failed[0][1]
+            if todo:
+                # Another replica is tried at once; once each has been, wait for the
+                # chain to settle (a pending version, a node restarting, new routing).
+                await self._settle(failed[0][1], delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
+        return counts
+
+    async def _settle(self, exc: FlyfsError, delay: float) -> None:
+        """Between retries: newer routing if the old one was refused, else a short wait."""
+        if exc.code in _ROUTING_ERRORS:
+            await self.routing.refresh()
+        else:
+            await asyncio.sleep(delay)
+
+    def _plan(self, routing: Routing, read: RangeInto, count: int) -> list[_Piece]:
+        chains = self._chains(routing, read.layout)
+        pieces = []
+        at = 0
+        for piece in chunk_range(read.layout, read.offset, count):
+            pieces.append(
+                _Piece(
+                    chain_of_chunk(read.layout, chains, piece.index),
+                    chunk_id(read.inode_id, piece.index),
+                    piece.offset,
+                    read.dest[at : at + piece.length],
+                    piece.index,
+                )
+            )
+            at += piece.length
+        return pieces
+
+    @staticmethod
+    def _chains(routing: Routing, layout: common_pb2.Layout) -> list[int]:
+        if layout.chain_ids:
+            return file_chains(layout, ())
+        table = routing.chain_table(layout.chain_table_id, layout.chain_table_version)
+        return file_chains(layout, table.chain_ids)
+
+    async def _read_round(self, pieces: list[_Piece]) -> list[tuple[_Piece, FlyfsError]]:
+        routing = self.routing.current
+        by_node: dict[Address, list[_Piece]] = {}
+        failed: list[tuple[_Piece, FlyfsError]] = []
+        turn = next(self._turn)
+        for piece in pieces:
+            try:
+                target = self._replica(routing, piece, turn)
+                by_node.setdefault(routing.data_address(target), []).append(piece)
+            except FlyfsError as exc:
+                piece.tries += 1
+                failed.append((piece, exc))
+        batches = [
+            (address, batch)
+            for address, node_pieces in by_node.items()
+            for batch in _batches(node_pieces)
+        ]
+        results = await asyncio.gather(
+            *(self._read_batch(routing, address, batch) for address, batch in batches)
+        )
+        for batch_failed in results:
+            failed += batch_failed
+        return failed
+
+    def _replica(self, routing: Routing, piece: _Piece, turn: int) -> int:
+        serving = routing.serving(piece.chain_id)
+        if not serving:
+            raise error(Code.CHAIN_UNAVAILABLE, f"chain {piece.chain_id} has no serving replica")
+        if piece.tail_only:
+            return serving[-1]
+        return serving[(piece.index + turn + piece.tries) % len(serving)]
+
+    async def _read_batch(
+        self, routing: Routing, address: Address, batch: list[_Piece]
+    ) -> list[tuple[_Piece, FlyfsError]]:
+        wanted = [
+            RangeRead(p.chunk, routing.versioned(p.chain_id), p.offset, len(p.dest), p.dest)
+            for p in batch
+        ]
+        try:
+            results = await self._client().read(address, wanted)
+        except FlyfsError as exc:
+            for piece in batch:
+                piece.tries += 1
+            return [(piece, exc) for piece in batch]
+        failed = []
+        for piece, result in zip(batch, results, strict=True):
+            exc = result.error
+            if exc is None or exc.code == Code.CHUNK_NOT_FOUND:
+                placed = result.length if exc is None else 0
+                piece.dest[placed:] = bytes(len(piece.dest) - placed)  # a hole reads as zeros
+                piece.done = len(piece.dest)
+                continue
+            piece.tries += 1
+            if exc.code == Code.NOT_COMMITTED:
+                piece.tail_only = True
+            if exc.code not in _OTHER_REPLICA:
+                raise exc
+            failed.append((piece, exc))
+        return failed
+
+    # ---- writes --------------------------------------------------------------------------------
+
+    async def write(
+        self, inode_id: int, layout: common_pb2.Layout, offset: int, data: memoryview
+    ) -> None:
+        """Write `data` at file `offset`; returns when every replica committed every byte."""
+        view = memoryview(data).cast("B")
+        chains = self._chains(self.routing.current, layout)
+        gate = asyncio.Semaphore(self.max_chunks_in_flight)
+
+        async def one(index: int, within: int, part: memoryview) -> None:
+            async with gate:
+                await self._write_chunk(
+                    chain_of_chunk(layout, chains, index),
+                    chunk_id(inode_id, index),
+                    within,
+                    part,
+                    layout.chunk_size,
+                )
+
+        jobs = []
+        at = 0
+        for piece in chunk_range(layout, offset, len(view)):
+            jobs.append(one(piece.index, piece.offset, view[at : at + piece.length]))
+            at += piece.length
+        await _all_or_first_error(jobs)
+
+    async def _write_chunk(
+        self, chain_id: int, chunk: bytes, offset: int, data: memoryview, chunk_size: int
+    ) -> None:
+        lock = self._chunk_locks.get(chunk)
+        if lock is None:
+            lock = self._chunk_locks[chunk] = asyncio.Lock()
+        async with lock:
+            tag = self._tagger.tag()
+            delay = FIRST_BACKOFF_S
+            for attempt in range(ATTEMPTS):  # bounded; the same tag every time: applied once
+                routing = self.routing.current
+                try:
+                    head = routing.head(chain_id)
+                    await self._client().write(
+                        routing.data_address(head),
+                        chunk,
+                        routing.versioned(chain_id),
+                        offset,
+                        data,
+                        chunk_size=chunk_size,
+                        tag=tag,
+                    )
+                    return
+                except FlyfsError as exc:
+                    if not exc.retryable or attempt == ATTEMPTS - 1:
+                        raise
+                    tag = RequestTagger.retry_of(tag)
+                    await self._settle(exc, delay)
+                    delay = min(delay * 2, MAX_BACKOFF_S)
+
+
+def _batches(pieces: list[_Piece]) -> list[list[_Piece]]:
+    batches: list[list[_Piece]] = []
+    size = 0
+    for piece in pieces:
+        if not batches or len(batches[-1]) >= BATCH_RANGES or size + len(piece.dest) > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(piece)
+        size += len(piece.dest)
+    return batches
+
+
+async def _all_or_first_error(jobs: Sequence[Awaitable[None]]) -> None:
+    """Run `jobs` together; on the first failure cancel the rest (after they stop) and raise."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
