@@ -51,6 +51,9 @@ MAX_BACKOFF_S = 1.0
 # frame limit is 256 MiB; smaller batches overlap better).
 BATCH_RANGES = 1024
 BATCH_BYTES = 64 << 20
+# A piece this large goes in a request of its own, received straight into its
+# destination (0 copies) instead of through a batch's buffer (1 copy).
+ALONE_BYTES = 256 << 10
 _ROUTING_ERRORS = frozenset(
     {
         Code.ROUTING_STALE,
@@ -355,10 +358,16 @@ class ChunkIO:
 
 
 def _batches(pieces: list[_Piece]) -> list[list[_Piece]]:
-    batches: list[list[_Piece]] = []
+    batches: list[list[_Piece]] = [[p] for p in pieces if len(p.dest) >= ALONE_BYTES]
+    small = [p for p in pieces if len(p.dest) < ALONE_BYTES]
+    first_small = len(batches)
     size = 0
-    for piece in pieces:
-        if not batches or len(batches[-1]) >= BATCH_RANGES or size + len(piece.dest) > BATCH_BYTES:
+    for piece in small:
+        if (
+            len(batches) == first_small
+            or len(batches[-1]) >= BATCH_RANGES
+            or size + len(piece.dest) > BATCH_BYTES
+        ):
             batches.append([])
             size = 0
         batches[-1].append(piece)
