@@ -24,15 +24,16 @@ lint: venv
 proto: venv
 	$(BIN)/python scripts/gen_proto.py
 
+# A local cluster in a temp dir, a few hundred MB through fsspec and the CLI, then down.
 demo: venv
-	@echo "make demo arrives with the client (issue 7): it will start a local cluster,"
-	@echo "move files through flyfs:// and train a small model from it."
+	$(BIN)/python scripts/demo.py
 
 bench:
 	$(MAKE) venv EXTRAS=test,bench
 	$(BIN)/python bench/kv_bench.py
 	$(BIN)/python bench/meta_bench.py
 	$(BIN)/python bench/data_plane_bench.py
+	$(BIN)/python bench/client_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -46,6 +46,16 @@ COMMANDS: dict[str, Command] = {
     "admin": Command("flyfs.cli.admin", "administration: fsck, create-chains"),
     "cluster": Command("flyfs.cli.cluster", "a local cluster on 127.0.0.1: up, status, down"),
     "df": Command("flyfs.cli.df", "storage targets' state and space, chains, totals"),
+    "ls": Command("flyfs.cli.ls", "list files and directories (-l sizes and times, -R below)"),
+    "stat": Command("flyfs.cli.stat", "everything known about a path"),
+    "cat": Command("flyfs.cli.cat", "write files to stdout"),
+    "put": Command("flyfs.cli.put", "copy local files to the cluster (-r directories)"),
+    "get": Command("flyfs.cli.get", "copy files from the cluster to local paths (-r directories)"),
+    "cp": Command("flyfs.cli.cp", "copy within the cluster (-r directories)"),
+    "mv": Command("flyfs.cli.mv", "move or rename within the cluster"),
+    "rm": Command("flyfs.cli.rm", "remove files (-r directories)"),
+    "mkdir": Command("flyfs.cli.mkdir", "create directories (-p parents)"),
+    "du": Command("flyfs.cli.du", "bytes used below paths"),
 }
 
 

@@ -109,7 +109,7 @@ def grpc_method(
             failure = to_flyfs_error(exc)
         await context.abort(
             errors.grpc_status(failure.code),
-            str(failure),
+            failure.message,
             trailing_metadata=errors.grpc_trailers(failure),
         )
         raise AssertionError("context.abort always raises")

@@ -147,6 +147,12 @@ class GroupCommitter:
                         self._queue.put(None)  # finish this batch, then stop
                         break
                     batch.append(more)
+                # A caller that gave up (cancelled) before its batch runs is dropped,
+                # nothing applied; once running, its future can no longer be
+                # cancelled, so setting the outcome below cannot fail.
+                batch = [m for m in batch if m.future.set_running_or_notify_cancel()]
+                if not batch:
+                    continue
                 self._run(conn, batch)
                 for member in batch:
                     if member.error is None:

@@ -44,3 +44,14 @@ def test_a_batch_orders_its_members_and_refuses_the_later_conflicting_one(tmp_pa
         assert first.error is None and unrelated.error is None
         assert second.error.code is Code.KV_CONFLICT
         assert db.read(lambda tr: (tr.get(b"k"), tr.get(b"u"))) == (b"1", b"x")
+
+
+def test_a_cancelled_caller_is_dropped_and_the_committer_keeps_serving(tmp_path):
+    with open_database(KvConfig(sqlite_path=str(tmp_path / "kv.db"))) as db:
+        committer = db.engine.committer
+        gone = member(db, b"gone", b"1")
+        assert gone.future.cancel()  # the caller gave up before its batch ran
+        committer.submit(gone)
+        kept = member(db, b"kept", b"2")
+        committer.submit(kept).result(timeout=10)
+        assert db.read(lambda tr: (tr.get(b"gone"), tr.get(b"kept"))) == (None, b"2")

@@ -1,0 +1,133 @@
+"""Files opened `rb`: fsspec's buffered file over ranged reads of one inode.
+
+The file stats its path once at open (DESIGN.md: no stale cached length)
+and then reads by inode, so a file replaced while open keeps reading the
+version it opened (until meta collects it, `gc_delay_s`).
+
+Readahead (cache type "readahead", the default): reads are served from one
+block (the file's chunk size unless `block_size` says otherwise) while the
+next block is already being fetched in the background, so a sequential
+reader waits for storage only on its first block.  A read larger than a
+block is fetched whole, all its chunks in parallel.  Other fsspec cache
+types ("none", "bytes", ...) still work and fetch on demand.
+
+Copies: `read()` returns `bytes`: one copy out of a reused buffer into the
+block, one slicing the block; `readinto()` of at least a block reads
+straight into the caller's buffer (0 copies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from typing import TYPE_CHECKING, Any
+
+from fsspec.asyn import sync
+from fsspec.caching import BaseCache
+from fsspec.spec import AbstractBufferedFile
+
+from flyfs.proto import meta_pb2
+
+if TYPE_CHECKING:
+    from .filesystem import FlyfsFileSystem
+
+
+class FlyfsReadFile(AbstractBufferedFile):
+    def __init__(
+        self,
+        fs: FlyfsFileSystem,
+        path: str,
+        inode: meta_pb2.Inode,
+        details: dict[str, Any],
+        *,
+        block_size: int | None,
+        cache_type: str,
+        cache_options: dict[str, Any] | None,
+    ) -> None:
+        self.inode = inode
+        self._details = details
+        super().__init__(
+            fs,
+            path,
+            mode="rb",
+            block_size=block_size or inode.layout.chunk_size,
+            cache_type=cache_type,
+            cache_options=cache_options,
+            size=inode.size,
+        )
+        if cache_type == "readahead":
+            self.cache = Readahead(self.blocksize, self._fetch_range, self.size, self._prefetch)
+
+    def _fetch_range(self, start: int, end: int) -> bytes:
+        return sync(self.fs.loop, self.fs._read_inode, self.inode, start, end)
+
+    def _prefetch(self, start: int, end: int) -> concurrent.futures.Future[bytes]:
+        coro = self.fs._read_inode(self.inode, start, end)
+        return asyncio.run_coroutine_threadsafe(coro, self.fs.loop)
+
+    def readinto(self, b) -> int:
+        """Large reads land in `b` directly (0 copies); small ones use the cache."""
+        out = memoryview(b).cast("B")
+        if out.nbytes < self.blocksize or self.loc >= self.size:
+            return super().readinto(b)
+        count = sync(self.fs.loop, self.fs._read_inode_into, self.inode, self.loc, out)
+        self.loc += count
+        return count
+
+
+class Readahead(BaseCache):
+    """One block in hand, the next one on its way."""
+
+    name = "flyfs-readahead"
+
+    def __init__(self, blocksize: int, fetcher, size: int, prefetch) -> None:
+        super().__init__(blocksize, fetcher, size)
+        self._prefetch = prefetch
+        self._block, self._block_start = b"", 0
+        self._ahead: concurrent.futures.Future[bytes] | None = None
+        self._ahead_start = 0
+
+    def _fetch(self, start: int | None, stop: int | None) -> bytes:
+        start = start or 0
+        stop = self.size if stop is None else min(stop, self.size)
+        if start >= stop:
+            return b""
+        if stop - start > self.blocksize:  # a big read: all of it at once, in parallel
+            self.miss_count += 1
+            self.total_requested_bytes += stop - start
+            data = self.fetcher(start, stop)
+            self._block, self._block_start = b"", stop  # what follows is read ahead
+            self._read_ahead()
+            return data
+        pieces = []
+        while start < stop:
+            self._load(start)
+            piece = self._block[start - self._block_start : stop - self._block_start]
+            pieces.append(piece)
+            start += len(piece)
+        self._read_ahead()
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def _load(self, pos: int) -> None:
+        """Make the block holding `pos` the one in hand: already there, arriving, or fetched."""
+        if self._block_start <= pos < self._block_start + len(self._block):
+            self.hit_count += 1
+            return
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and self._ahead_start == pos:
+            self.hit_count += 1
+            self._block, self._block_start = ahead.result(), pos
+            return
+        if ahead is not None:
+            ahead.cancel()  # a seek: the block on its way is not the one wanted
+        self.miss_count += 1
+        end = min(pos + self.blocksize, self.size)
+        self.total_requested_bytes += end - pos
+        self._block, self._block_start = self.fetcher(pos, end), pos
+
+    def _read_ahead(self) -> None:
+        start = self._block_start + len(self._block)
+        if self._ahead is None and start < self.size:
+            end = min(start + self.blocksize, self.size)
+            self.total_requested_bytes += end - start
+            self._ahead, self._ahead_start = self._prefetch(start, end), start
