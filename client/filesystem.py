@@ -41,6 +41,7 @@ from fsspec.spec import _Cached
 
 from flyfs.cluster import resolve_cluster
 from flyfs.errors import Code, FlyfsError, error
+from flyfs.net.buffers import new_bytes
 from flyfs.proto import meta_pb2
 
 from .chunk_io import RangeInto
@@ -327,17 +328,14 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
         return await io.read_into(inode.id, inode.layout, inode.size, offset, dest)
 
     async def _read_inode(self, inode: meta_pb2.Inode, start: int, end: int) -> bytes:
-        """Bytes `[start, end)` as an owned `bytes`: 1 copy, out of a reused buffer."""
+        """Bytes `[start, end)` as an owned `bytes`, received straight into it (0 copies)."""
         length = max(0, min(end, inode.size) - start)
         if not length:
             return b""
-        buffers = self.link.buffers
-        scratch = buffers.acquire(length)
-        try:
-            count = await self._read_inode_into(inode, start, memoryview(scratch)[:length])
-            return bytes(memoryview(scratch)[:count])
-        finally:
-            buffers.release(scratch)
+        data, view = new_bytes(length)
+        count = await self._read_inode_into(inode, start, view)
+        view.release()
+        return data if count == length else data[:count]
 
     @staticmethod
     def _span(size: int, start: int | None, end: int | None) -> tuple[int, int]:
@@ -415,8 +413,8 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
     async def _cat_ranges(
         self, paths, starts, ends, max_gap=None, batch_size=None, on_error="return", **kwargs
     ):
-        """Many ranges, grouped into one batch read per storage node; 1 copy per range
-        (a batch's reused buffer -> owned `bytes`), plus the data plane's own for small ranges."""
+        """Many ranges, grouped into one batch read per storage node, each received into
+        its own result `bytes` (the data plane's 1 copy for small ranges, 0 for large)."""
         if not isinstance(paths, list):
             raise TypeError("paths must be a list")
         starts = list(starts) if isinstance(starts, Sequence) else [starts] * len(paths)
@@ -430,23 +428,18 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
             inode = sizes[p]
             size = 0 if isinstance(inode, BaseException) else inode.size
             spans.append(self._span(size, start, end))
-        total = sum(e - s for s, e in spans)
-        buffers = self.link.buffers
-        scratch = buffers.acquire(max(total, 1))
-        try:
-            view, dests, at = memoryview(scratch), [], 0
-            for s, e in spans:
-                dests.append(view[at : at + e - s])
-                at += e - s
-            counts = await self._ranges_into(paths, [s for s, _ in spans], dests, sizes)
-            out: list[bytes | BaseException] = []
-            at = 0
-            for (s, e), count in zip(spans, counts, strict=True):
-                failed = isinstance(count, BaseException)
-                out.append(count if failed else bytes(view[at : at + count]))
-                at += e - s
-        finally:
-            buffers.release(scratch)
+        results, dests = (
+            zip(*(new_bytes(e - s) for s, e in spans), strict=True) if spans else ((), ())
+        )
+        counts = await self._ranges_into(paths, [s for s, _ in spans], list(dests), sizes)
+        for dest in dests:
+            dest.release()
+        out: list[bytes | BaseException] = []
+        for data, count in zip(results, counts, strict=True):
+            if isinstance(count, BaseException):
+                out.append(count)
+            else:
+                out.append(data if count == len(data) else data[:count])
         if on_error != "return":
             failed = next((x for x in out if isinstance(x, BaseException)), None)
             if failed is not None:

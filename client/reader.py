@@ -6,19 +6,22 @@ version it opened (until meta collects it, `gc_delay_s`).
 
 Readahead (cache type "readahead", the default): reads are served from one
 block (the file's chunk size unless `block_size` says otherwise) while the
-next block is already being fetched in the background, so a sequential
-reader waits for storage only on its first block.  A read larger than a
+next four blocks are already being fetched in the background (from
+different chains, so from several nodes at once), so a sequential reader
+waits for storage only on its first block.  A read larger than a
 block is fetched whole, all its chunks in parallel.  Other fsspec cache
 types ("none", "bytes", ...) still work and fetch on demand.
 
-Copies: `read()` returns `bytes`: one copy out of a reused buffer into the
-block, one slicing the block; `readinto()` of at least a block reads
+Copies: `read()` returns `bytes`: blocks are received straight into their
+`bytes` (0 copies), a read of exactly the block in hand is that object, a
+smaller read slices it (1 copy); `readinto()` of at least a block reads
 straight into the caller's buffer (0 copies).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 from typing import TYPE_CHECKING, Any
 
@@ -76,16 +79,18 @@ class FlyfsReadFile(AbstractBufferedFile):
 
 
 class Readahead(BaseCache):
-    """One block in hand, the next one on its way."""
+    """One block in hand, the next `depth` ones on their way."""
 
     name = "flyfs-readahead"
 
-    def __init__(self, blocksize: int, fetcher, size: int, prefetch) -> None:
+    def __init__(self, blocksize: int, fetcher, size: int, prefetch, depth: int = 4) -> None:
         super().__init__(blocksize, fetcher, size)
         self._prefetch = prefetch
+        self._depth = depth
         self._block, self._block_start = b"", 0
-        self._ahead: concurrent.futures.Future[bytes] | None = None
-        self._ahead_start = 0
+        self._ahead: collections.deque[tuple[int, concurrent.futures.Future[bytes]]] = (
+            collections.deque()
+        )
 
     def _fetch(self, start: int | None, stop: int | None) -> bytes:
         start = start or 0
@@ -95,6 +100,7 @@ class Readahead(BaseCache):
         if stop - start > self.blocksize:  # a big read: all of it at once, in parallel
             self.miss_count += 1
             self.total_requested_bytes += stop - start
+            self._drop_ahead()
             data = self.fetcher(start, stop)
             self._block, self._block_start = b"", stop  # what follows is read ahead
             self._read_ahead()
@@ -113,21 +119,29 @@ class Readahead(BaseCache):
         if self._block_start <= pos < self._block_start + len(self._block):
             self.hit_count += 1
             return
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and self._ahead_start == pos:
+        if self._ahead and self._ahead[0][0] == pos:
             self.hit_count += 1
-            self._block, self._block_start = ahead.result(), pos
+            _, arriving = self._ahead.popleft()
+            self._block, self._block_start = arriving.result(), pos
             return
-        if ahead is not None:
-            ahead.cancel()  # a seek: the block on its way is not the one wanted
+        self._drop_ahead()  # a seek: the blocks on their way are not the ones wanted
         self.miss_count += 1
         end = min(pos + self.blocksize, self.size)
         self.total_requested_bytes += end - pos
         self._block, self._block_start = self.fetcher(pos, end), pos
 
     def _read_ahead(self) -> None:
-        start = self._block_start + len(self._block)
-        if self._ahead is None and start < self.size:
+        start = (
+            self._ahead[-1][0] + self.blocksize
+            if self._ahead
+            else (self._block_start + len(self._block))
+        )
+        while len(self._ahead) < self._depth and start < self.size:  # at most `depth` blocks
             end = min(start + self.blocksize, self.size)
             self.total_requested_bytes += end - start
-            self._ahead, self._ahead_start = self._prefetch(start, end), start
+            self._ahead.append((start, self._prefetch(start, end)))
+            start = end
+
+    def _drop_ahead(self) -> None:
+        while self._ahead:  # bounded: the deque only shrinks
+            self._ahead.popleft()[1].cancel()
