@@ -9,7 +9,8 @@ spread over every replica and node.  Ranges bound for one node travel in
 one batch request.  A replica that fails (connection lost, not serving,
 fenced, a checksum that does not match) is skipped for the next one; a
 chunk with a pending version (NOT_COMMITTED) is read from the chain's tail,
-which never holds an uncommitted version.  A chunk that was never written
+which commits as soon as it has stored (a pending version lives there only
+between the two steps, so a retry there finds it committed).  A chunk that was never written
 reads as zeros (sparse files, truncate up), and so does the part of a
 chunk past its stored length.  Copies: a read of one range is received
 straight into the caller's buffer (0 copies in Python); a batch lands in a
