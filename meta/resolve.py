@@ -35,7 +35,7 @@ class Resolved:
 
     def require(self) -> meta_pb2.DirEntry:
         if self.entry is None:
-            raise error(Code.NOT_FOUND, "no such file or directory", self.path)
+            raise error(Code.NOT_FOUND, f"{self.name!r} is not in its directory", self.path)
         return self.entry
 
 
