@@ -12,9 +12,12 @@ chunk with a pending version (NOT_COMMITTED) is read from the chain's tail,
 which commits as soon as it has stored (a pending version lives there only
 between the two steps, so a retry there finds it committed).  A chunk that was never written
 reads as zeros (sparse files, truncate up), and so does the part of a
-chunk past its stored length.  Copies: a read of one range is received
-straight into the caller's buffer (0 copies in Python); a batch lands in a
-reused buffer and each range is copied out once (1 copy).
+chunk past its stored length; but a missing chunk sends one question to
+meta (`inodes_gone`), and if its inode was removed and collected while a
+reader held it the read fails with ESTALE rather than return zeros.
+Copies: a read of one range is received straight into the caller's buffer
+(0 copies in Python); a batch lands in a reused buffer and each range is
+copied out once (1 copy).
 
 Writes go to the chain's head.  A client has at most one update of a chunk
 in flight (the storage protocol's rule, docs/interfaces.md); different
@@ -31,12 +34,12 @@ import asyncio
 import itertools
 import os
 import weakref
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from flyfs.errors import Code, FlyfsError, error
-from flyfs.layout import chain_of_chunk, chunk_id, chunk_range, file_chains
+from flyfs.layout import chain_of_chunk, chunk_id, chunk_range, file_chains, parse_chunk_id
 from flyfs.net import ConnectionPool, identity
 from flyfs.proto import common_pb2
 from flyfs.request_tags import RequestTagger
@@ -111,6 +114,7 @@ class _Piece:
     tries: int = 0
     tail_only: bool = False  # NOT_COMMITTED seen: the tail holds only committed data
     done: int = -1  # bytes placed (the rest of `dest` zero-filled); -1 while pending
+    hole: bool = False  # no such chunk on storage: zeros, if its inode still exists
 
 
 class ChunkIO:
@@ -122,8 +126,12 @@ class ChunkIO:
         max_per_address: int = 4,
         timeout_s: float = 30.0,
         max_chunks_in_flight: int = 8,
+        inodes_gone: Callable[[list[int]], Awaitable[set[int]]] | None = None,
     ) -> None:
         self.cluster_id = cluster_id
+        # Which of these inodes no longer exist (meta): a chunk missing on storage
+        # is a hole of a live file, or the remains of a removed one (ESTALE).
+        self.inodes_gone = inodes_gone
         self.routing = routing
         self.max_per_address = max_per_address
         self.timeout_s = timeout_s
@@ -206,7 +214,19 @@ class ChunkIO:
                 # chain to settle (a pending version, a node restarting, new routing).
                 await self._settle(failed[0][1], delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
+        await self._check_holes(pieces)
         return counts
+
+    async def _check_holes(self, pieces: list[_Piece]) -> None:
+        """ESTALE if a chunk read as a hole belongs to an inode that no longer exists."""
+        holes = sorted({parse_chunk_id(p.chunk).inode for p in pieces if p.hole})
+        if holes and self.inodes_gone is not None:
+            gone = await self.inodes_gone(holes)
+            if gone:
+                raise error(
+                    Code.STALE,
+                    f"inode {min(gone)} was removed and its chunks collected while being read",
+                )
 
     async def _settle(self, exc: FlyfsError, delay: float) -> None:
         """Between retries: newer routing if the old one was refused, else a short wait."""
@@ -288,6 +308,7 @@ class ChunkIO:
         for piece, result in zip(batch, results, strict=True):
             exc = result.error
             if exc is None or exc.code == Code.CHUNK_NOT_FOUND:
+                piece.hole = exc is not None
                 placed = result.length if exc is None else 0
                 piece.dest[placed:] = bytes(len(piece.dest) - placed)  # a hole reads as zeros
                 piece.done = len(piece.dest)

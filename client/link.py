@@ -21,7 +21,9 @@ import concurrent.futures
 import logging
 import threading
 
+from flyfs.errors import Code
 from flyfs.net import BufferPool
+from flyfs.proto import meta_pb2
 
 from . import forking
 from .chunk_io import ChunkIO
@@ -74,9 +76,20 @@ class ClusterLink:
                         max_per_address=self._max_per_address,
                         timeout_s=self._timeout_s,
                         max_chunks_in_flight=self._max_concurrency,
+                        inodes_gone=self._inodes_gone,
                     )
         self._chunk_io_loop = asyncio.get_running_loop()
         return self._chunk_io
+
+    async def _inodes_gone(self, inode_ids: list[int]) -> set[int]:
+        """Which of `inode_ids` meta no longer has (one StatMany)."""
+        request = meta_pb2.StatManyRequest(refs=[meta_pb2.InodeRef(inode_id=i) for i in inode_ids])
+        response = await self.control.meta("StatMany", request)
+        return {
+            i
+            for i, result in zip(inode_ids, response.results, strict=True)
+            if result.status.code == Code.NOT_FOUND
+        }
 
     # ---- fork ------------------------------------------------------------------------------------
 
