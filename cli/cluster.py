@@ -150,7 +150,8 @@ def watch(cluster: LocalCluster) -> None:
 
 def status(args: argparse.Namespace) -> int:
     from flyfs.cli.df import CHAIN_HEADERS, chain_rows, print_table
-    from flyfs.cluster import cluster_file_path, load_cluster_file, serving_chains
+    from flyfs.cluster import serving_chains
+    from flyfs.cluster_file import cluster_file_path, load_cluster_file
     from flyfs.routing import fetch_routing
 
     found = load_cluster_file(cluster_file_path(args.dir))

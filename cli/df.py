@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flyfs.cluster import resolve_cluster
+    from flyfs.cluster_file import resolve_cluster
     from flyfs.routing import fetch_routing
 
     routing = fetch_routing(resolve_cluster(args.cluster), timeout_s=args.timeout)

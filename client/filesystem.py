@@ -39,7 +39,7 @@ from fsspec.asyn import AsyncFileSystem, get_loop, sync, sync_wrapper
 from fsspec.config import apply_config
 from fsspec.spec import _Cached
 
-from flyfs.cluster import resolve_cluster
+from flyfs.cluster_file import resolve_cluster
 from flyfs.errors import Code, FlyfsError, error
 from flyfs.net.buffers import new_bytes
 from flyfs.proto import meta_pb2

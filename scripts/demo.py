@@ -63,7 +63,7 @@ def through_fsspec(cluster_file: Path, files: int) -> None:
     """Write `files` files through fsspec, read them back by URL, and check them."""
     import fsspec
 
-    from flyfs.cluster import load_cluster_file
+    from flyfs.cluster_file import load_cluster_file
 
     heading(f"fsspec: {files} files of {FILE_MiB} MiB")
     mgmtd = load_cluster_file(cluster_file).mgmtd  # the cluster's name in URLs

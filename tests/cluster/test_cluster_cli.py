@@ -15,7 +15,8 @@ from procs import kill_leftovers, processes_naming
 
 from flyfs.cli.df import TARGET_HEADERS
 from flyfs.cli.main import ExitCode, main
-from flyfs.cluster import ClusterFile, Layout, ProcessRecord, stop_cluster
+from flyfs.cluster import stop_cluster
+from flyfs.cluster_file import ClusterFile, Layout, ProcessRecord
 from flyfs.process import process_start_time
 
 NAMES = {"mgmtd", "meta", "storage-1", "storage-2", "storage-3"}

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from flyfs.cli.df import human_bytes, percent
-from flyfs.cluster import ClusterFile, Layout, ProcessRecord, resolve_cluster, wipe_directory
+from flyfs.cluster import wipe_directory
+from flyfs.cluster_file import ClusterFile, Layout, ProcessRecord, resolve_cluster
 
 
 def cluster_file(directory: Path, mgmtd: str = "127.0.0.1:7000") -> Path:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from procs import kill_leftovers, processes_naming
 
-from flyfs.cluster import ClusterFile, LocalCluster, serving_chains
+from flyfs.cluster import LocalCluster, serving_chains
+from flyfs.cluster_file import ClusterFile
 from flyfs.kv import KvConfig
 from flyfs.process import ServerExitedError, process_start_time
 from flyfs.proto import common_pb2
