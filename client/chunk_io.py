@@ -66,6 +66,7 @@ _ROUTING_ERRORS = frozenset(
         Code.TARGET_NOT_SERVING,
     }
 )
+_NODE_ERRORS = frozenset({Code.UNAVAILABLE, Code.CONNECTION_LOST, Code.TIMEOUT})
 # Errors after which a read tries another replica.
 _OTHER_REPLICA = frozenset(
     {
@@ -229,10 +230,12 @@ class ChunkIO:
                 )
 
     async def _settle(self, exc: FlyfsError, delay: float) -> None:
-        """Between retries: newer routing if the old one was refused, else a short wait."""
-        if exc.code in _ROUTING_ERRORS:
+        """Between retries: newer routing if the old one was refused or a node did not
+        answer (it may have restarted on another port); then, unless routing was the
+        problem, a short wait."""
+        if exc.code in _ROUTING_ERRORS or exc.code in _NODE_ERRORS:
             await self.routing.refresh()
-        else:
+        if exc.code not in _ROUTING_ERRORS:
             await asyncio.sleep(delay)
 
     def _plan(self, routing: Routing, read: RangeInto, count: int) -> list[_Piece]:
