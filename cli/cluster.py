@@ -112,7 +112,7 @@ def launch(args: argparse.Namespace) -> LocalCluster:
 
 def describe(cluster: LocalCluster, args: argparse.Namespace) -> None:
     """How to reach the cluster, on stdout."""
-    from flyfs.cli.df import print_table
+    from flyfs.cli.columns import print_table
     from flyfs.config import flyfs_home
 
     layout = cluster.layout
@@ -149,7 +149,8 @@ def watch(cluster: LocalCluster) -> None:
 
 
 def status(args: argparse.Namespace) -> int:
-    from flyfs.cli.df import CHAIN_HEADERS, chain_rows, print_table
+    from flyfs.cli.columns import print_table
+    from flyfs.cli.df import CHAIN_HEADERS, chain_rows
     from flyfs.cluster import serving_chains
     from flyfs.cluster_file import cluster_file_path, load_cluster_file
     from flyfs.routing import fetch_routing

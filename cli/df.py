@@ -9,15 +9,15 @@ cannot be reached.  The row builders and :func:`print_table` are shared with
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from flyfs.cli.columns import human_bytes, print_table
 
 if TYPE_CHECKING:
     from flyfs.routing import Routing
 
 TARGET_HEADERS = ("NODE", "TARGET", "CHAIN", "STATE", "USED", "CAPACITY", "USE%", "CHUNKS")
 CHAIN_HEADERS = ("CHAIN", "VERSION", "STATE", "TARGETS")
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,23 +94,5 @@ def state_name(state: int) -> str:
         return str(state)
 
 
-def human_bytes(n: int) -> str:
-    """Binary units, one decimal: `512 B`, `1.5 GiB`."""
-    size = float(n)
-    for unit in _UNITS:
-        if size < 1024 or unit == _UNITS[-1]:
-            break
-        size /= 1024
-    return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
-
-
 def percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "-"
-
-
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Columns padded to their widest cell; the last column is left ragged."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    for row in (headers, *rows):
-        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)]
-        print("  ".join(cells).rstrip())

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flyfs.cli.df import human_bytes, percent
+from flyfs.cli.columns import human_bytes
+from flyfs.cli.df import percent
 from flyfs.cluster import wipe_directory
 from flyfs.cluster_file import ClusterFile, Layout, ProcessRecord, resolve_cluster
 
