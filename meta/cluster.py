@@ -16,13 +16,12 @@ import contextlib
 import logging
 import os
 import socket
-import time
 from dataclasses import dataclass
 
-from flyfs.errors import Code, FlyfsError
+from flyfs.heartbeats import Heartbeater
 from flyfs.net import ConnectionPool, identity
 from flyfs.proto import common_pb2, meta_pb2, mgmtd_pb2
-from flyfs.routing import MgmtdClient, Routing, RoutingTables, RoutingWatcher
+from flyfs.routing import MgmtdClient, RoutingTables, RoutingWatcher
 from flyfs.storage_client import StorageClient
 
 from .config import MetaConfig
@@ -31,59 +30,6 @@ from .file_chunks import FileChunks
 from .space import statfs
 
 log = logging.getLogger(__name__)
-
-DEFAULT_HEARTBEAT_S = 1.0
-
-
-class Heartbeater:
-    """Keeps this server's registration alive; the one periodic duty toward mgmtd."""
-
-    def __init__(self, mgmtd: MgmtdClient, request: mgmtd_pb2.RegisterNodeRequest):
-        self.mgmtd, self.request = mgmtd, request
-        self.registered = mgmtd_pb2.RegisterNodeResponse()
-        self.applied_version = 0
-
-    @property
-    def interval_s(self) -> float:
-        return self.registered.heartbeat_interval_ms / 1000 or DEFAULT_HEARTBEAT_S
-
-    async def register(self) -> mgmtd_pb2.RegisterNodeResponse:
-        self.registered = await self.mgmtd.register(self.request)
-        self.request.node_id = self.registered.node_id  # the same node id when registering again
-        log.info(
-            "registered with mgmtd %s as node %d, incarnation %d",
-            self.mgmtd.address,
-            self.registered.node_id,
-            self.registered.incarnation,
-        )
-        return self.registered
-
-    def applied(self, routing: Routing) -> None:
-        """The routing watcher's callback: heartbeats report the version meta routes by."""
-        self.applied_version = routing.version
-
-    async def beat(self) -> None:
-        request = mgmtd_pb2.HeartbeatRequest(
-            node_id=self.registered.node_id,
-            incarnation=self.registered.incarnation,
-            sent_monotonic_ns=time.monotonic_ns(),
-            applied_routing_version=self.applied_version,
-        )
-        try:
-            await self.mgmtd.heartbeat(request)
-        except FlyfsError as exc:
-            if exc.code is not Code.UNKNOWN_NODE:
-                raise
-            log.warning("mgmtd no longer knows this incarnation; registering again")
-            await self.register()
-
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            try:
-                await self.beat()
-            except OSError as exc:  # mgmtd away: keep trying, routing keeps its last version
-                log.warning("heartbeat to mgmtd failed: %s", exc)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from flyfs.errors import Code, error
-from flyfs.meta.cluster import Heartbeater
+from flyfs.heartbeats import Heartbeater
 from flyfs.meta.space import statfs
 from flyfs.proto import mgmtd_pb2
 
