@@ -80,7 +80,7 @@ from flyfs.cluster import LocalCluster
 from flyfs.launch import Launched, launch, launch_service
 from flyfs.layout import chunk_id
 from flyfs.net import ConnectionPool, identity
-from flyfs.process import die_with_parent, write_ready_file
+from flyfs.process import cpu_seconds, die_with_parent, write_ready_file
 from flyfs.proto import common_pb2, data_pb2
 from flyfs.storage.chunk_meta import data_offset
 from flyfs.storage.config import StorageConfig
@@ -636,12 +636,7 @@ class ClusterCpu:
         self.pids = [server.pid for server in cluster.storage]
 
     def cpu_seconds(self) -> float:
-        total = 0.0
-        for pid in self.pids:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        return sum(cpu_seconds(pid) for pid in self.pids)
 
 
 class Replicated:

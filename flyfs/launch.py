@@ -9,7 +9,6 @@ reused pid is never signalled.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from flyfs.config import dump_config
-from flyfs.process import ServerProcess, spawn_server, stop_process, wait_ready_file
+from flyfs.process import (
+    ServerProcess,
+    cpu_seconds,
+    spawn_server,
+    stop_process,
+    wait_ready_file,
+)
 
 READY_TIMEOUT_S = 30.0
 
@@ -37,9 +42,7 @@ class Launched:
 
     def cpu_seconds(self) -> float:
         """User + system CPU the process has used so far (all its threads)."""
-        with open(f"/proc/{self.proc.pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.proc.pid)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         stop_process(self.proc.pid, self.ready["start_time"], timeout_s=timeout_s)

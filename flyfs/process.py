@@ -82,6 +82,12 @@ def is_running(pid: int, start_time: int) -> bool:
     return fields is not None and fields[0] != b"Z" and int(fields[19]) == start_time
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used so far (all its threads); 0 if it is gone."""
+    fields = _stat_fields(pid)
+    return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _stat_fields(pid: int) -> list[bytes] | None:
     """Fields 3 and on of /proc/<pid>/stat (field 3, the state, is item 0)."""
     try:
