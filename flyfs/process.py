@@ -14,6 +14,7 @@ module imports nothing but the standard library, so a server can call
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import ctypes
@@ -32,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +219,21 @@ def _tail(path: Path) -> str:
     except OSError as exc:
         return f"(cannot read the log: {exc})"
     return "\n".join(lines) if lines else "(the log is empty)"
+
+
+C = TypeVar("C")
+
+
+def service_config(service: str, description: str, schema: type[C]) -> C:
+    """The start of every `python -m flyfs.<service> --config FILE`: tie the process to
+    its parent (when started by one), parse its one option, load its config."""
+    die_with_parent()
+    parser = argparse.ArgumentParser(prog=f"python -m flyfs.{service}", description=description)
+    parser.add_argument("--config", help="TOML config file (FLYFS_* variables override it)")
+    args = parser.parse_args()
+    from flyfs.config import load_config
+
+    return load_config(schema, args.config)
 
 
 def die_with_parent() -> None:

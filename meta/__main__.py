@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
-
-from flyfs.process import die_with_parent
+from flyfs.process import service_config
 
 
 def main() -> None:
-    die_with_parent()
-    parser = argparse.ArgumentParser(prog="python -m flyfs.meta", description="flyfs meta server")
-    parser.add_argument("--config", help="TOML config file (FLYFS_* variables override it)")
-    args = parser.parse_args()
-
-    from flyfs.config import load_config
-
     from .config import MetaConfig
+
+    config = service_config("meta", "flyfs meta server", MetaConfig)
     from .server import main as run
 
-    run(load_config(MetaConfig, args.config))
+    run(config)
 
 
 if __name__ == "__main__":

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
-
-from flyfs.process import die_with_parent
+from flyfs.process import service_config
 
 
 def main() -> None:
-    die_with_parent()
-    parser = argparse.ArgumentParser(
-        prog="python -m flyfs.storage", description="flyfs storage node"
-    )
-    parser.add_argument("--config", help="TOML config file (FLYFS_* variables override it)")
-    args = parser.parse_args()
-
-    from flyfs.config import load_config
-
     from .config import StorageConfig
+
+    config = service_config("storage", "flyfs storage node", StorageConfig)
     from .server import main as run
 
-    run(load_config(StorageConfig, args.config))
+    run(config)
 
 
 if __name__ == "__main__":
