@@ -196,13 +196,17 @@ class ChunkIO:
         counts = []
         pieces: list[_Piece] = []
         routing = self.routing.current
+        chains_of: dict[int, list[int]] = {}  # per inode: shuffled samples hit few files
         for read in reads:
             if read.offset < 0:
                 raise error(Code.BAD_RANGE, f"read at offset {read.offset}")
             count = max(0, min(len(read.dest), read.file_length - read.offset))
             counts.append(count)
             if count:
-                pieces += self._plan(routing, read, count)
+                chains = chains_of.get(read.inode_id)
+                if chains is None:
+                    chains = chains_of[read.inode_id] = self._chains(routing, read.layout)
+                pieces += self._plan(chains, read, count)
         todo = pieces
         delay = FIRST_BACKOFF_S
         while todo:  # bounded: every round adds a try to each piece left, ATTEMPTS at most
@@ -238,8 +242,8 @@ class ChunkIO:
         if exc.code not in _ROUTING_ERRORS:
             await asyncio.sleep(delay)
 
-    def _plan(self, routing: Routing, read: RangeInto, count: int) -> list[_Piece]:
-        chains = self._chains(routing, read.layout)
+    @staticmethod
+    def _plan(chains: list[int], read: RangeInto, count: int) -> list[_Piece]:
         pieces = []
         at = 0
         for piece in chunk_range(read.layout, read.offset, count):
