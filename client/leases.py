@@ -12,13 +12,13 @@ The renewal time recorded is when the request was *sent*, never later.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
 
 from flyfs.errors import Code, FlyfsError, error
 from flyfs.proto import meta_pb2
+from flyfs.tasks import cancel_and_wait
 
 from .control import ControlPlane
 
@@ -105,8 +105,5 @@ class Leases:
         self._task = None
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

@@ -26,7 +26,6 @@ already placed), not applied twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import threading
@@ -41,6 +40,7 @@ from flyfs.errors import Code, error
 from flyfs.layout import ChainTable
 from flyfs.proto import common_pb2, mgmtd_pb2, mgmtd_pb2_grpc
 from flyfs.request_tags import RequestTagger
+from flyfs.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -400,11 +400,8 @@ class RoutingWatcher:
 
     async def close(self) -> None:
         """Stop polling; the client is the caller's to close."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
 
 def fetch_routing(address: str, timeout_s: float = 10.0) -> Routing:

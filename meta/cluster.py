@@ -12,7 +12,6 @@ standalone on its configured chain table.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -23,6 +22,7 @@ from flyfs.net import ConnectionPool, identity
 from flyfs.proto import common_pb2, meta_pb2, mgmtd_pb2
 from flyfs.routing import MgmtdClient, RoutingTables, RoutingWatcher
 from flyfs.storage_client import StorageClient
+from flyfs.tasks import cancel_and_wait
 
 from .config import MetaConfig
 from .data_plane import DataPlaneChains
@@ -84,9 +84,7 @@ class ClusterLink:
         await self.watcher.refresh()
 
     async def close(self) -> None:
-        self.heartbeats.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.heartbeats
+        await cancel_and_wait(self.heartbeats)
         await self.watcher.close()
         await self.pool.close()
         await self.mgmtd.close()

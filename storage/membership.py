@@ -20,6 +20,7 @@ from flyfs.errors import Code, error
 from flyfs.heartbeats import Heartbeater
 from flyfs.proto import common_pb2, mgmtd_pb2
 from flyfs.routing import MgmtdClient, Routing, RoutingWatcher
+from flyfs.tasks import cancel_and_wait
 
 from .config import StorageConfig
 from .targets import Targets
@@ -113,8 +114,6 @@ class Membership:
             await self.watcher.refresh(self._required_version)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
         await self.watcher.close()
         await self.client.close()

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import itertools
 import logging
 import socket
@@ -51,6 +50,7 @@ from flyfs.net.protocol import FrameProtocol
 from flyfs.net.sender import FrameSender, Part, sendfile_enabled
 from flyfs.process import bind_listener
 from flyfs.proto import common_pb2, data_pb2
+from flyfs.tasks import cancel_and_wait
 
 log = logging.getLogger("flyfs.net")
 
@@ -415,10 +415,7 @@ class DataServer:
 
     async def close(self, grace_s: float = 5.0) -> None:
         """Stop accepting, close every connection, wait (bounded) for handlers."""
-        if self._accepting is not None:
-            self._accepting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._accepting
+        await cancel_and_wait(self._accepting)
         if self._listener is not None:
             self._listener.close()
         for home in self._loops:
