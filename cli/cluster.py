@@ -1,10 +1,12 @@
-"""`flyfs cluster up|status|down`: a local cluster on 127.0.0.1 (`flyfs.cluster`).
+"""`flyfs cluster up|status|down|kill|start`: a local cluster on 127.0.0.1 (`flyfs.cluster`).
 
 `up` detaches the servers so they outlive the command (`--foreground` keeps
-them attached until Ctrl-C or SIGTERM); `status` and `down` find them again
-through `DIR/cluster.json` by pid *and* start time.  Exit codes of `status`:
-0 every process runs and every chain serves, 1 otherwise, 3 mgmtd
-unreachable.
+them attached until Ctrl-C or SIGTERM); `status`, `down`, `kill` and
+`start` find them again through `DIR/cluster.json` by pid *and* start
+time.  `kill NODE` crashes a storage node (SIGKILL; `--signal STOP`
+freezes it, `CONT` thaws it), `start NODE` brings it back on its data.
+Exit codes of `status`: 0 every process runs and every chain serves, 1
+otherwise, 3 mgmtd unreachable.
 """
 
 from __future__ import annotations
@@ -56,6 +58,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     status = sub.add_parser("status", parents=[directory], help="processes, routing, chains")
     status.add_argument("--timeout", type=positive_float, default=10.0, help="(default 10)")
+    kill = sub.add_parser("kill", parents=[directory], help="crash (or freeze) a storage node")
+    kill.add_argument("node", metavar="NODE", help="storage-N, N, or meta")
+    kill.add_argument(
+        "--signal", choices=("KILL", "TERM", "STOP", "CONT"), default="KILL", help="(default KILL)"
+    )
+    start = sub.add_parser("start", parents=[directory], help="start a stopped node again")
+    start.add_argument("node", metavar="NODE", help="storage-N, N, or meta")
+    start.add_argument("--timeout", type=positive_float, default=30.0, help="(default 30)")
     down = sub.add_parser("down", parents=[directory], help="stop the cluster (idempotent)")
     down.add_argument("--wipe", action="store_true", help="also delete its data, KV and logs")
     down.add_argument(
@@ -67,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     from flyfs.config import flyfs_home
 
     args.dir = (args.dir or flyfs_home()).expanduser().resolve()
-    return {"up": up, "status": status, "down": down}[args.cluster_command](args)
+    commands = {"up": up, "status": status, "down": down, "kill": kill, "start": start}
+    return commands[args.cluster_command](args)
 
 
 def up(args: argparse.Namespace) -> int:
@@ -184,6 +195,23 @@ def status(args: argparse.Namespace) -> int:
     )
     healthy = running == len(alive) and chains and serving == chains
     return ExitCode.OK if healthy else ExitCode.FAILED
+
+
+def kill(args: argparse.Namespace) -> int:
+    from flyfs.cluster import signal_node
+
+    record = signal_node(args.dir, args.node, args.signal)
+    print(f"sent SIG{args.signal} to {record.name} (pid {record.pid})")
+    return ExitCode.OK
+
+
+def start(args: argparse.Namespace) -> int:
+    from flyfs.cluster import start_node
+
+    record = start_node(args.dir, args.node, args.timeout)
+    ports = " ".join(f"{k}={v}" for k, v in sorted(record.ports.items()))
+    print(f"started {record.name} (pid {record.pid}, {ports}); its targets resync before serving")
+    return ExitCode.OK
 
 
 def down(args: argparse.Namespace) -> int:

@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING
 from flyfs.cli.columns import human_bytes, print_table
 
 if TYPE_CHECKING:
+    from flyfs.proto import mgmtd_pb2
     from flyfs.routing import Routing
 
-TARGET_HEADERS = ("NODE", "TARGET", "CHAIN", "STATE", "USED", "CAPACITY", "USE%", "CHUNKS")
-CHAIN_HEADERS = ("CHAIN", "VERSION", "STATE", "TARGETS")
+TARGET_HEADERS = (
+    "NODE", "TARGET", "CHAIN", "STATE", "USED", "CAPACITY", "USE%", "CHUNKS", "REPAIRED"
+)  # fmt: skip
+CHAIN_HEADERS = ("CHAIN", "VERSION", "STATE", "TARGETS", "RESYNC")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +57,7 @@ def target_rows(routing: Routing) -> list[tuple[str, ...]]:
             human_bytes(t.capacity_bytes),
             percent(t.used_bytes, t.capacity_bytes),
             str(t.chunk_count),
+            str(t.repaired_chunks),
         )
         for t in sorted(routing.info.targets, key=lambda t: (t.node_id, t.target_id))
     ]
@@ -61,12 +65,34 @@ def target_rows(routing: Routing) -> list[tuple[str, ...]]:
 
 def chain_rows(routing: Routing) -> list[tuple[str, ...]]:
     rows = []
+    pushing = {t.sync.to_target_id: t for t in routing.info.targets if t.sync.to_target_id}
     for chain in sorted(routing.info.chains, key=lambda c: c.chain_id):
         serving = len(routing.serving(chain.chain_id))
         state = "SERVING" if serving == len(chain.target_ids) else "DEGRADED" if serving else "DOWN"
         members = ", ".join(f"{t} {state_name(routing.state(t))}" for t in chain.target_ids)
-        rows.append((str(chain.chain_id), str(chain.chain_version), state, members))
+        syncing = routing.syncing(chain.chain_id)
+        rows.append(
+            (
+                str(chain.chain_id),
+                str(chain.chain_version),
+                state,
+                members,
+                resync_text(syncing, pushing.get(syncing)) if syncing else "-",
+            )
+        )
     return rows
+
+
+def resync_text(syncing: int, source: mgmtd_pb2.TargetInfo | None) -> str:
+    """`from→to chunks done/total, bytes pushed` of a chain's resync."""
+    if source is None:
+        return f"→{syncing} starting"
+    sync = source.sync
+    total = str(sync.chunks_total) if sync.chunks_total else "?"
+    return (
+        f"{source.target_id}→{syncing} {sync.chunks_done}/{total} chunks,"
+        f" {human_bytes(sync.bytes_done)} pushed"
+    )
 
 
 def totals_line(routing: Routing) -> str:

@@ -31,8 +31,10 @@ to the socket).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -41,14 +43,13 @@ from typing import Protocol
 from flyfs.errors import Code, FlyfsError, error
 from flyfs.layout import chain_of_chunk, chunk_id, chunk_range, file_chains, parse_chunk_id
 from flyfs.net import ConnectionPool, identity
-from flyfs.proto import common_pb2
+from flyfs.proto import common_pb2, data_pb2
 from flyfs.request_tags import RequestTagger
 from flyfs.routing import Routing
 from flyfs.storage_client import RangeRead, StorageClient
 
 Address = tuple[str, int]
 
-ATTEMPTS = 6
 FIRST_BACKOFF_S = 0.05
 MAX_BACKOFF_S = 1.0
 # One batch request carries at most this many ranges and bytes (the server's
@@ -127,6 +128,7 @@ class ChunkIO:
         max_per_address: int = 4,
         timeout_s: float = 30.0,
         max_chunks_in_flight: int = 8,
+        retry_window_s: float = 60.0,
         inodes_gone: Callable[[list[int]], Awaitable[set[int]]] | None = None,
     ) -> None:
         self.cluster_id = cluster_id
@@ -137,7 +139,11 @@ class ChunkIO:
         self.max_per_address = max_per_address
         self.timeout_s = timeout_s
         self.max_chunks_in_flight = max_chunks_in_flight
+        # How long a read or write keeps retrying through failover: it must outlast
+        # mgmtd's lease plus margin, after which a dead replica leaves its chain.
+        self.retry_window_s = retry_window_s
         self._tagger = RequestTagger()
+        self._reports: set[asyncio.Task[None]] = set()  # bad-chunk reports in flight
         self._turn = itertools.count()
         self._storage: StorageClient | None = None
         self._owner: tuple[int, asyncio.AbstractEventLoop] | None = None
@@ -208,17 +214,16 @@ class ChunkIO:
                     chains = chains_of[read.inode_id] = self._chains(routing, read.layout)
                 pieces += self._plan(chains, read, count)
         todo = pieces
-        delay = FIRST_BACKOFF_S
-        while todo:  # bounded: every round adds a try to each piece left, ATTEMPTS at most
+        backoff = _Backoff(self.retry_window_s)
+        while todo:  # bounded: by the retry window, and rounds by the backoff in it
             failed = await self._read_round(todo)
             todo = [piece for piece, _ in failed]
-            if any(piece.tries >= ATTEMPTS for piece in todo):
-                raise failed[0][1]
             if todo:
+                if backoff.expired():
+                    raise failed[0][1]
                 # Another replica is tried at once; once each has been, wait for the
                 # chain to settle (a pending version, a node restarting, new routing).
-                await self._settle(failed[0][1], delay)
-                delay = min(delay * 2, MAX_BACKOFF_S)
+                await self._settle(failed[0][1], backoff)
         await self._check_holes(pieces)
         return counts
 
@@ -233,14 +238,15 @@ class ChunkIO:
                     f"inode {min(gone)} was removed and its chunks collected while being read",
                 )
 
-    async def _settle(self, exc: FlyfsError, delay: float) -> None:
+    async def _settle(self, exc: FlyfsError, backoff: _Backoff) -> None:
         """Between retries: newer routing if the old one was refused or a node did not
-        answer (it may have restarted on another port); then, unless routing was the
-        problem, a short wait."""
+        answer (it may have restarted on another port, or be leaving its chain); then,
+        unless newer routing came, a wait that doubles up to MAX_BACKOFF_S."""
+        before = self.routing.current.version
         if exc.code in _ROUTING_ERRORS or exc.code in _NODE_ERRORS:
             await self.routing.refresh()
-        if exc.code not in _ROUTING_ERRORS:
-            await asyncio.sleep(delay)
+        if exc.code not in _ROUTING_ERRORS or self.routing.current.version == before:
+            await backoff.wait()
 
     @staticmethod
     def _plan(chains: list[int], read: RangeInto, count: int) -> list[_Piece]:
@@ -323,6 +329,8 @@ class ChunkIO:
             piece.tries += 1
             if exc.code == Code.NOT_COMMITTED:
                 piece.tail_only = True
+            if exc.code == Code.CHECKSUM_MISMATCH:
+                self._report_bad_chunk(address, piece.chunk, routing.versioned(piece.chain_id))
             if exc.code not in _OTHER_REPLICA:
                 raise exc
             failed.append((piece, exc))
@@ -363,8 +371,8 @@ class ChunkIO:
             lock = self._chunk_locks[chunk] = asyncio.Lock()
         async with lock:
             tag = self._tagger.tag()
-            delay = FIRST_BACKOFF_S
-            for attempt in range(ATTEMPTS):  # bounded; the same tag every time: applied once
+            backoff = _Backoff(self.retry_window_s)
+            while True:  # bounded by the retry window; the same tag every time: applied once
                 routing = self.routing.current
                 try:
                     head = routing.head(chain_id)
@@ -379,11 +387,42 @@ class ChunkIO:
                     )
                     return
                 except FlyfsError as exc:
-                    if not exc.retryable or attempt == ATTEMPTS - 1:
+                    if not exc.retryable or backoff.expired():
                         raise
                     tag = RequestTagger.retry_of(tag)
-                    await self._settle(exc, delay)
-                    delay = min(delay * 2, MAX_BACKOFF_S)
+                    await self._settle(exc, backoff)
+
+    def _report_bad_chunk(
+        self, address: Address, chunk: bytes, chain: common_pb2.VersionedChainId
+    ) -> None:
+        """Tell the node its copy failed our checksums (it repairs it); best effort."""
+        header = data_pb2.RequestHeader()
+        header.report_bad_chunk.chunk_id = chunk
+        header.report_bad_chunk.chain.CopyFrom(chain)
+
+        async def report() -> None:
+            with contextlib.suppress(FlyfsError):
+                await self._client().call(address, header)
+
+        task = asyncio.create_task(report())
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
+
+
+class _Backoff:
+    """Waits between retries: doubling from FIRST_BACKOFF_S to MAX_BACKOFF_S, for at
+    most `window_s` in all (so at most window_s / FIRST_BACKOFF_S waits)."""
+
+    def __init__(self, window_s: float) -> None:
+        self.deadline = time.monotonic() + window_s
+        self.delay = FIRST_BACKOFF_S
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+    async def wait(self) -> None:
+        await asyncio.sleep(max(0.0, min(self.delay, self.deadline - time.monotonic())))
+        self.delay = min(self.delay * 2, MAX_BACKOFF_S)
 
 
 def _batches(pieces: list[_Piece]) -> list[list[_Piece]]:

@@ -57,6 +57,7 @@ class ClusterLink:
         self.leases = Leases(self.control)
         self.buffers = BufferPool()  # used on the client's loop only
         self._timeout_s = timeout_s
+        self._retry_window_s = retry_window_s
         self._max_per_address = max_connections_per_node
         self._max_concurrency = max_concurrency
         self._chunk_io: ChunkIO | None = None
@@ -76,6 +77,7 @@ class ClusterLink:
                         max_per_address=self._max_per_address,
                         timeout_s=self._timeout_s,
                         max_chunks_in_flight=self._max_concurrency,
+                        retry_window_s=self._retry_window_s,
                         inodes_gone=self._inodes_gone,
                     )
         self._chunk_io_loop = asyncio.get_running_loop()

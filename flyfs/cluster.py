@@ -26,6 +26,7 @@ import functools
 import os
 import re
 import shutil
+import signal
 import sys
 import time
 import uuid
@@ -53,6 +54,7 @@ from flyfs.errors import Code
 from flyfs.process import (
     ServerExitedError,
     ServerProcess,
+    signal_process,
     spawn_server,
     stop_process,
     wait_ready_file,
@@ -524,6 +526,68 @@ def stop_cluster(
 
     _in_stop_order(records, lambda r: r.name, stop)
     return [(r, results[r.name]) for r in records]
+
+
+# What `flyfs cluster kill` may send: a crash, a clean stop, a freeze and a thaw.
+NODE_SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM, "STOP": signal.SIGSTOP,
+                "CONT": signal.SIGCONT}  # fmt: skip
+
+
+def find_process(directory: str | os.PathLike[str] | None, name: str) -> ProcessRecord:
+    """The process `name` (`storage-N`, `N` for short, or `meta`) of the cluster in `directory`."""
+    found = ClusterFile.load(cluster_file_path(directory))
+    wanted = f"storage-{name}" if name.isdigit() else name
+    for record in found.processes:
+        if record.name == wanted:
+            return record
+    names = ", ".join(p.name for p in found.processes)
+    raise errors.error(Code.NOT_FOUND, f"no process {wanted!r} in this cluster ({names})")
+
+
+def signal_node(
+    directory: str | os.PathLike[str] | None, name: str, signal_name: str = "KILL"
+) -> ProcessRecord:
+    """Send a storage node or meta `signal_name` (see NODE_SIGNALS); SIGKILL waits for the end."""
+    record = find_process(directory, name)
+    if record.service not in ("storage", "meta"):
+        raise errors.error(Code.INVALID_ARGUMENT, f"{record.name} is not a storage or meta node")
+    sig = NODE_SIGNALS[signal_name]
+    wait_s = STOP_TIMEOUT_S if sig in (signal.SIGKILL, signal.SIGTERM) else 0.0
+    if not signal_process(record.pid, record.start_time, [(sig, wait_s)]):
+        raise errors.error(Code.NOT_FOUND, f"{record.name} (pid {record.pid}) is not running")
+    return record
+
+
+def start_node(
+    directory: str | os.PathLike[str] | None, name: str, timeout_s: float = READY_TIMEOUT_S
+) -> ProcessRecord:
+    """Start a stopped storage node or meta again on its config and data (detached).
+
+    Returns its new record, also written to the cluster file; its targets
+    come back through mgmtd (OFFLINE, WAITING, SYNCING, SERVING).
+    """
+    path = cluster_file_path(directory)
+    record = find_process(directory, name)
+    if record.service not in ("storage", "meta"):
+        raise errors.error(Code.INVALID_ARGUMENT, f"{record.name} is not a storage or meta node")
+    if record.alive():
+        raise errors.error(Code.EXISTS, f"{record.name} is running (pid {record.pid})")
+    ready_path = Path(record.config).with_suffix(".ready")
+    ready_path.unlink(missing_ok=True)
+    argv = [sys.executable, "-m", f"flyfs.{record.service}", "--config", record.config]
+    proc = spawn_server(argv, log_path=record.log, detach=True)
+    try:
+        ready = wait_ready_file(ready_path, timeout_s, proc)
+    except BaseException:
+        proc.kill()
+        raise
+    started = dataclasses.replace(
+        record, pid=proc.pid, start_time=ready["start_time"], ports=dict(ready["ports"])
+    )
+    found = ClusterFile.load(path)
+    found.processes = [started if p.name == record.name else p for p in found.processes]
+    found.save(path)
+    return started
 
 
 def _in_stop_order(

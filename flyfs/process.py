@@ -339,6 +339,20 @@ def stop_process(pid: int, start_time: int, timeout_s: float) -> bool:
     nothing was signalled.  A child of the caller stays a zombie until the
     caller reaps it (Popen.wait).  Raises TimeoutError if it outlives SIGKILL.
     """
+    return signal_process(
+        pid, start_time, ((signal.SIGTERM, timeout_s), (signal.SIGKILL, _KILL_WAIT_S))
+    )
+
+
+def signal_process(
+    pid: int, start_time: int, steps: Sequence[tuple[signal.Signals, float]]
+) -> bool:
+    """Send each `(signal, seconds to wait for the exit)` of `steps` in turn to (pid,
+    start_time) until it exits; True if it was running, False if nothing was signalled.
+
+    Raises TimeoutError if the last step's signal was meant to end it
+    (a wait above 0) and it still runs.
+    """
     try:
         pidfd = os.pidfd_open(pid)
     except ProcessLookupError:
@@ -348,16 +362,18 @@ def stop_process(pid: int, start_time: int, timeout_s: float) -> bool:
         # the pidfd leaves no window for the pid to be reused before we signal.
         if process_start_time(pid) != start_time or _wait_exit(pidfd, 0):
             return False
-        for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, _KILL_WAIT_S)):
+        for sig, wait_s in steps:
             try:
                 signal.pidfd_send_signal(pidfd, sig)
             except ProcessLookupError:
                 return True
-            if _wait_exit(pidfd, wait_s):
+            if wait_s and _wait_exit(pidfd, wait_s):
                 return True
-        raise TimeoutError(
-            errno.ETIMEDOUT, f"pid {pid} is still running {_KILL_WAIT_S:g} s after SIGKILL"
-        )
+        if steps and steps[-1][1]:
+            raise TimeoutError(
+                errno.ETIMEDOUT, f"pid {pid} is still running {steps[-1][1]:g} s after {sig.name}"
+            )
+        return True
     finally:
         os.close(pidfd)
 

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SERVING = common_pb2.TARGET_STATE_SERVING
+SYNCING = common_pb2.TARGET_STATE_SYNCING
 ATTEMPTS = 6
 _FIRST_BACKOFF_S = 0.05
 _MAX_BACKOFF_S = 1.0
@@ -115,6 +116,10 @@ class Routing:
     def serving(self, chain_id: int) -> tuple[int, ...]:
         """The chain's SERVING targets, head to tail."""
         return tuple(t for t in self.chain(chain_id).target_ids if self.state(t) == SERVING)
+
+    def syncing(self, chain_id: int) -> int | None:
+        """The chain's SYNCING target (at most one), which takes forwards after the tail."""
+        return next((t for t in self.chain(chain_id).target_ids if self.state(t) == SYNCING), None)
 
     def head(self, chain_id: int) -> int:
         """Where writes of the chain enter; CHAIN_UNAVAILABLE when nothing serves."""

@@ -12,6 +12,7 @@ from flyfs.logs import setup_logging
 from flyfs.process import install_stop_signals, write_ready_file
 from flyfs.proto import mgmtd_pb2
 from flyfs.rpc import SERVER_OPTIONS, add_service
+from flyfs.tasks import cancel_and_wait
 
 from .config import MgmtdConfig
 from .service import MgmtdService
@@ -48,7 +49,13 @@ async def serve(config: MgmtdConfig) -> None:
             db.engine_name,
             state.version,
         )
+        # Twice per heartbeat interval: a chain moves one state per step, and a
+        # restarted target takes three steps (OFFLINE, WAITING, SYNCING).
+        failover = asyncio.create_task(
+            state.run_failover(max(config.heartbeat_interval_s / 2, 0.05)), name="flyfs-failover"
+        )
         await stopping.wait()
+        await cancel_and_wait(failover)
         await server.stop(STOP_GRACE_S)
         log.info("mgmtd stopped")
     finally:

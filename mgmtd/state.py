@@ -18,6 +18,14 @@ polls with its known version is never woken by them.
 
 After a restart every known node counts as having just heartbeated: it gets
 one lease of grace to reach the new mgmtd before it may be declared gone.
+
+Failover (`update_chains`, run on a timer by the server) declares a node gone
+only `lease + margin` after its last heartbeat *arrived*; the node fenced
+itself `lease - its margin` after that heartbeat was *sent*, so by the time
+its targets leave their chains it has stopped serving (DESIGN.md, "Fencing").
+A node that registers again is a new process that may have missed writes:
+its targets leave their chains at once (or become LASTSRV if they were the
+last to serve), and come back through WAITING and SYNCING.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from flyfs.chains import TargetFacts, update_chain
+from flyfs.chains import ONLINE, UPTODATE, TargetFacts, update_chain
 from flyfs.errors import Code, error
 from flyfs.kv import Database
 from flyfs.proto import common_pb2, mgmtd_pb2
@@ -41,6 +49,11 @@ from .model import ClusterModel
 log = logging.getLogger("flyfs.mgmtd")
 
 T = TypeVar("T")
+
+# mgmtd acts on a silent node this share of the lease after the lease ran out
+# (at least MIN_MOVE_MARGIN_S): room for clocks that tick at slightly different rates.
+MOVE_MARGIN_SHARE = 0.1
+MIN_MOVE_MARGIN_S = 0.5
 
 
 @dataclass
@@ -116,6 +129,7 @@ class ClusterState:
                 target.capacity_bytes = report.capacity_bytes
                 target.used_bytes = report.used_bytes
                 target.chunk_count = report.chunk_count
+                target.repaired_chunks = report.repaired_chunks
                 target.sync.CopyFrom(report.sync)
         return info
 
@@ -159,8 +173,22 @@ class ClusterState:
     async def register(
         self, request: mgmtd_pb2.RegisterNodeRequest
     ) -> mgmtd_pb2.RegisterNodeResponse:
-        """Register a node; registering counts as its first heartbeat."""
-        response, model = await self.change(lambda m: register.run(m, request))
+        """Register a node; registering counts as its first heartbeat.
+
+        A storage node registering again is a restarted process: its targets
+        are taken out of their chains in the same transaction.
+        """
+
+        def op(model: ClusterModel) -> mgmtd_pb2.RegisterNodeResponse:
+            response = register.run(model, request)
+            facts = self.facts(self.clock())
+            for target_id in response.target_ids:
+                facts[target_id] = TargetFacts(alive=False)
+            restarted = {model.targets[t].chain_id for t in response.target_ids}
+            _step_chains(model, facts, sorted(restarted - {0}))
+            return response
+
+        response, model = await self.change(op)
         self.live.beat(response.node_id, self.clock(), request.targets)
         log.info(
             "registered %s node %d (%s) incarnation %d, targets %s; routing v%d",
@@ -188,35 +216,65 @@ class ClusterState:
             lease_ms=int(self.config.lease_s * 1000),
         )
 
-    def facts(self, now: float) -> dict[int, TargetFacts]:
-        """What the chain-update rule needs per target, as of `now` (mgmtd's clock)."""
+    @property
+    def move_after_s(self) -> float:
+        """How long after a node's last heartbeat arrived mgmtd may move its targets."""
         lease = self.config.lease_s
-        alive = {n for n, beat in self.live.beat_monotonic.items() if now - beat <= lease}
-        return {
-            t.target_id: TargetFacts(alive=t.node_id in alive, local_state=t.local_state)
-            for t in self.model.targets.values()
-        }
+        return lease + max(lease * MOVE_MARGIN_SHARE, MIN_MOVE_MARGIN_S)
+
+    def facts(self, now: float) -> dict[int, TargetFacts]:
+        """What the chain-update rule needs per target, as of `now` (mgmtd's clock).
+
+        A target's UPTODATE counts only if its node judged it under the
+        chain's current version (TargetReport.chain_version): a report built
+        from older routing never ends a resync.
+        """
+        limit = self.move_after_s
+        alive = {n for n, beat in self.live.beat_monotonic.items() if now - beat <= limit}
+        facts = {}
+        for t in self.model.targets.values():
+            local_state = t.local_state
+            report = self.live.reports.get(t.target_id)
+            chain = self.model.chains.get(t.chain_id)
+            if local_state == UPTODATE and (
+                report is None or chain is None or report.chain_version != chain.chain_version
+            ):
+                local_state = ONLINE
+            facts[t.target_id] = TargetFacts(alive=t.node_id in alive, local_state=local_state)
+        return facts
 
     async def update_chains(self, now: float) -> list[int]:
-        """Apply the chain-update rule to every chain as of `now`; the chains that changed.
-
-        Not scheduled yet: the failover issue runs it on a timer.
-        """
+        """One step of the chain-update rule on every chain as of `now`; the chains that changed."""
 
         def step(model: ClusterModel) -> list[int]:
-            facts = self.facts(now)
-            changed = []
-            for chain_id in sorted(model.chains):
-                update = update_chain(model.members(chain_id), facts)
-                if update.changed:
-                    model.set_members(chain_id, update.members)
-                    changed.append(chain_id)
-            return changed
+            return _step_chains(model, self.facts(now), sorted(model.chains))
 
         changed, model = await self.change(step)
         if changed:
-            log.info("chains %s changed; routing v%d", changed, model.routing_version)
+            chains = {c: model.members(c) for c in changed}
+            log.info("chains changed %s; routing v%d", chains, model.routing_version)
         return changed
+
+    async def run_failover(self, interval_s: float) -> None:
+        """`update_chains` every `interval_s`, until cancelled (the server's task)."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.update_chains(self.clock())
+            except Exception:
+                log.exception("chain update failed; will try again")
+
+
+def _step_chains(
+    model: ClusterModel, facts: dict[int, TargetFacts], chain_ids: list[int]
+) -> list[int]:
+    changed = []
+    for chain_id in chain_ids:
+        update = update_chain(model.members(chain_id), facts)
+        if update.changed:
+            model.set_members(chain_id, update.members)
+            changed.append(chain_id)
+    return changed
 
 
 def _check_heartbeat(model: ClusterModel, request: mgmtd_pb2.HeartbeatRequest) -> bool:

@@ -67,7 +67,7 @@ class SyncProgress(_message.Message):
     def __init__(self, to_target_id: _Optional[int] = ..., chunks_done: _Optional[int] = ..., chunks_total: _Optional[int] = ..., bytes_done: _Optional[int] = ..., started_unix_ms: _Optional[int] = ...) -> None: ...
 
 class TargetReport(_message.Message):
-    __slots__ = ("target_id", "path", "local_state", "capacity_bytes", "used_bytes", "chunk_count", "sync")
+    __slots__ = ("target_id", "path", "local_state", "capacity_bytes", "used_bytes", "chunk_count", "sync", "chain_version", "repaired_chunks")
     TARGET_ID_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     LOCAL_STATE_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +75,8 @@ class TargetReport(_message.Message):
     USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     CHUNK_COUNT_FIELD_NUMBER: _ClassVar[int]
     SYNC_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REPAIRED_CHUNKS_FIELD_NUMBER: _ClassVar[int]
     target_id: int
     path: str
     local_state: LocalTargetState
@@ -82,10 +84,12 @@ class TargetReport(_message.Message):
     used_bytes: int
     chunk_count: int
     sync: SyncProgress
-    def __init__(self, target_id: _Optional[int] = ..., path: _Optional[str] = ..., local_state: _Optional[_Union[LocalTargetState, str]] = ..., capacity_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., chunk_count: _Optional[int] = ..., sync: _Optional[_Union[SyncProgress, _Mapping]] = ...) -> None: ...
+    chain_version: int
+    repaired_chunks: int
+    def __init__(self, target_id: _Optional[int] = ..., path: _Optional[str] = ..., local_state: _Optional[_Union[LocalTargetState, str]] = ..., capacity_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., chunk_count: _Optional[int] = ..., sync: _Optional[_Union[SyncProgress, _Mapping]] = ..., chain_version: _Optional[int] = ..., repaired_chunks: _Optional[int] = ...) -> None: ...
 
 class TargetInfo(_message.Message):
-    __slots__ = ("target_id", "node_id", "chain_id", "public_state", "local_state", "path", "capacity_bytes", "used_bytes", "chunk_count", "sync")
+    __slots__ = ("target_id", "node_id", "chain_id", "public_state", "local_state", "path", "capacity_bytes", "used_bytes", "chunk_count", "sync", "repaired_chunks")
     TARGET_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +100,7 @@ class TargetInfo(_message.Message):
     USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     CHUNK_COUNT_FIELD_NUMBER: _ClassVar[int]
     SYNC_FIELD_NUMBER: _ClassVar[int]
+    REPAIRED_CHUNKS_FIELD_NUMBER: _ClassVar[int]
     target_id: int
     node_id: int
     chain_id: int
@@ -106,7 +111,8 @@ class TargetInfo(_message.Message):
     used_bytes: int
     chunk_count: int
     sync: SyncProgress
-    def __init__(self, target_id: _Optional[int] = ..., node_id: _Optional[int] = ..., chain_id: _Optional[int] = ..., public_state: _Optional[_Union[_common_pb2.TargetState, str]] = ..., local_state: _Optional[_Union[LocalTargetState, str]] = ..., path: _Optional[str] = ..., capacity_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., chunk_count: _Optional[int] = ..., sync: _Optional[_Union[SyncProgress, _Mapping]] = ...) -> None: ...
+    repaired_chunks: int
+    def __init__(self, target_id: _Optional[int] = ..., node_id: _Optional[int] = ..., chain_id: _Optional[int] = ..., public_state: _Optional[_Union[_common_pb2.TargetState, str]] = ..., local_state: _Optional[_Union[LocalTargetState, str]] = ..., path: _Optional[str] = ..., capacity_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., chunk_count: _Optional[int] = ..., sync: _Optional[_Union[SyncProgress, _Mapping]] = ..., repaired_chunks: _Optional[int] = ...) -> None: ...
 
 class ChainInfo(_message.Message):
     __slots__ = ("chain_id", "chain_version", "target_ids")

@@ -26,6 +26,10 @@ another write.
         acknowledged.  A forwarder that hears STALE_VERSION knows its
         successor committed that version already (versions are never
         reused): what a re-forward meets after a lost reply.
+    the SYNCING target:  forwards go on past the serving tail to the target
+        being resynced (at most one per chain), as full-chunk replaces of
+        the staged version, so whatever the resync has not reached yet, each
+        chunk a write touches is whole and current there.
 """
 
 from __future__ import annotations
@@ -39,11 +43,13 @@ from flyfs.errors import Code, FlyfsError, error
 
 @dataclass(frozen=True)
 class ChainView:
-    """One chain as this replica's routing has it: the serving targets head to tail."""
+    """One chain as this replica's routing has it: the serving targets head to tail,
+    then the SYNCING one, if any, which takes writes but serves no reads."""
 
     chain_id: int
     version: int
     serving: tuple[int, ...]
+    syncing: int | None = None
 
     def head(self) -> int:
         if not self.serving:
@@ -51,10 +57,14 @@ class ChainView:
         return self.serving[0]
 
     def successor(self, me: int) -> int | None:
+        if me == self.syncing:
+            return None
         at = self._index(me)
-        return self.serving[at + 1] if at + 1 < len(self.serving) else None
+        return self.serving[at + 1] if at + 1 < len(self.serving) else self.syncing
 
     def predecessor(self, me: int) -> int | None:
+        if me == self.syncing:
+            return self.serving[-1] if self.serving else None
         at = self._index(me)
         return self.serving[at - 1] if at else None
 
@@ -200,8 +210,14 @@ def _replicate(view: ChainView, me: int, update: Update) -> Generator[Effect, ob
     """Forward a staged version to the successor (if any), then commit it here."""
     successor = view.successor(me)
     if successor is not None:
+        outgoing = replace(update, from_target=me)
+        if successor == view.syncing and not update.full_chunk_replace:
+            versions = yield Inspect()
+            assert isinstance(versions, Versions)
+            if versions.pending is not None:  # the version just staged, as the whole chunk
+                outgoing = replace(versions.pending, chain_version=view.version, from_target=me)
         try:
-            yield Forward(successor, replace(update, from_target=me))
+            yield Forward(successor, outgoing)
         except FlyfsError as exc:
             if exc.code != Code.STALE_VERSION:
                 raise
@@ -216,7 +232,7 @@ async def run_plan(plan: Plan, handle: Callable[[Effect], Awaitable[object]]) ->
     """Drive `plan`, handing each effect to `handle`; a FlyfsError goes back into the plan."""
     result: object = None
     failure: FlyfsError | None = None
-    while True:  # bounded: a plan yields at most six effects
+    while True:  # bounded: a plan yields at most nine effects
         try:
             effect = plan.throw(failure) if failure is not None else plan.send(result)
         except StopIteration as stop:

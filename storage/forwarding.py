@@ -9,16 +9,19 @@ and the node keeps one pool of connections to each successor.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import TypeVar
 
 import crc32c
 
 from flyfs.net import ConnectionPool
 from flyfs.proto import common_pb2, data_pb2
-from flyfs.storage_client import StorageClient
+from flyfs.storage_client import RangeRead, RangeResult, StorageClient
 
 from .craq import Outcome, Update
 
 Address = tuple[str, int]
+T = TypeVar("T")
 
 
 def update_request(update: Update, chain_id: int) -> tuple[data_pb2.RequestHeader, memoryview]:
@@ -66,12 +69,16 @@ class Forwarder:
         self, address: Address, header: data_pb2.RequestHeader, payload: memoryview | None = None
     ) -> data_pb2.ResponseHeader:
         """`header` to `address` on the forwarding loop; the status is raised as FlyfsError."""
+        return await self._on_loop(self._client.call(address, header, payload))
+
+    async def read(self, address: Address, ranges: list[RangeRead]) -> list[RangeResult]:
+        """Verified ranges from another node (repairs), on the forwarding loop."""
+        return await self._on_loop(self._client.read(address, ranges))
+
+    async def _on_loop(self, job: Coroutine[object, object, T]) -> T:
         if asyncio.get_running_loop() is self._loop:
-            return await self._client.call(address, header, payload)
-        sent = asyncio.run_coroutine_threadsafe(
-            self._client.call(address, header, payload), self._loop
-        )
-        return await asyncio.wrap_future(sent)
+            return await job
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(job, self._loop))
 
     async def close(self) -> None:
         await self._client.pool.close()

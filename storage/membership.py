@@ -16,14 +16,17 @@ import os
 import socket
 import time
 
-from flyfs.errors import Code, error
+from flyfs.errors import Code, FlyfsError, error
 from flyfs.heartbeats import Heartbeater
 from flyfs.proto import common_pb2, mgmtd_pb2
 from flyfs.routing import MgmtdClient, Routing, RoutingWatcher
 from flyfs.tasks import cancel_and_wait
 
 from .config import StorageConfig
-from .targets import Targets
+from .targets import Target, Targets
+
+UPTODATE = mgmtd_pb2.LOCAL_TARGET_STATE_UPTODATE
+ONLINE = mgmtd_pb2.LOCAL_TARGET_STATE_ONLINE
 
 # The fence closes this share of the lease early, at least 1 s.
 FENCE_MARGIN_SHARE = 0.2
@@ -93,17 +96,48 @@ class Membership:
         reports = []
         for target in self.targets:
             space = target.store.space()
-            reports.append(
-                mgmtd_pb2.TargetReport(
-                    target_id=target.target_id,
-                    path=target.path,
-                    local_state=mgmtd_pb2.LOCAL_TARGET_STATE_UPTODATE,
-                    capacity_bytes=space.total_bytes,
-                    used_bytes=space.used_bytes,
-                    chunk_count=space.chunks,
-                )
+            local_state, chain_version = self._local_state(target)
+            report = mgmtd_pb2.TargetReport(
+                target_id=target.target_id,
+                path=target.path,
+                local_state=local_state,
+                chain_version=chain_version,
+                capacity_bytes=space.total_bytes,
+                used_bytes=space.used_bytes,
+                chunk_count=space.chunks,
+                repaired_chunks=target.repaired_chunks,
             )
+            if target.sync is not None:
+                report.sync.CopyFrom(target.sync)
+            reports.append(report)
         return reports
+
+    def _local_state(self, target: Target) -> tuple[int, int]:
+        """`(local state, the chain version it was judged under)`.
+
+        UPTODATE while the target serves (or is the last to have served),
+        and while SYNCING once its resync finished under the chain's current
+        version; ONLINE otherwise, a restarted process included, which may
+        have missed writes.  mgmtd only believes UPTODATE for the chain
+        version it names.
+        """
+        try:
+            routing = self.watcher.current
+            info = routing.target(target.target_id)
+            chain_version = routing.chain(info.chain_id).chain_version if info.chain_id else 0
+        except FlyfsError:
+            return ONLINE, 0  # not in routing yet: registering
+        state = info.public_state
+        if (
+            state in (common_pb2.TARGET_STATE_SERVING, common_pb2.TARGET_STATE_LASTSRV)
+            or not info.chain_id
+            or (
+                state == common_pb2.TARGET_STATE_SYNCING
+                and target.synced_chain_version == chain_version
+            )
+        ):
+            return UPTODATE, chain_version
+        return ONLINE, chain_version
 
     async def _acknowledged(self, answer: mgmtd_pb2.HeartbeatResponse) -> None:
         self._acked_sent_ns = max(self._acked_sent_ns, answer.sent_monotonic_ns)

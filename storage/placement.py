@@ -90,7 +90,10 @@ class RoutedPlacement:
             target = self._targets.by_id.get(target_id)
             if target is not None:
                 return target, ChainView(
-                    info.chain_id, info.chain_version, routing.serving(info.chain_id)
+                    info.chain_id,
+                    info.chain_version,
+                    routing.serving(info.chain_id),
+                    routing.syncing(info.chain_id),
                 )
         raise error(Code.ROUTING_STALE, f"chain {chain.chain_id} has no target on this node")
 

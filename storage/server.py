@@ -5,37 +5,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 
 from flyfs.frame import DEFAULT_LIMITS
 from flyfs.logs import setup_logging
 from flyfs.net import ConnectionPool, DataServer, handshake
 from flyfs.process import install_stop_signals, write_ready_file
 from flyfs.proto import common_pb2
+from flyfs.tasks import cancel_and_wait
 
 from .config import StorageConfig
 from .forwarding import Forwarder
 from .membership import Membership
 from .placement import ConfiguredPlacement, Placement, RoutedPlacement
+from .repair import Repairer
+from .resync import Resyncer
 from .scrubber import Mismatch, Scrubber
 from .service import StorageService
-from .targets import Targets
+from .targets import Target, Targets
 
 log = logging.getLogger("flyfs.storage")
 
 STOP_GRACE_S = 5.0
 
 
-def report_mismatch(mismatch: Mismatch) -> None:
-    log.error(
-        "scrubber: chunk %s v%d fails its checksum in blocks %s",
-        mismatch.chunk_id.hex(),
-        mismatch.commit_ver,
-        list(mismatch.bad_blocks),
-    )
+async def scrub_forever(
+    targets: Targets, config: StorageConfig, repair: Callable[[Target, bytes], None] | None
+) -> None:
+    def hook(target: Target) -> Callable[[Mismatch], None] | None:
+        if repair is None:
+            return None  # the scrubber logs; a node alone has no replica to repair from
+        return lambda mismatch: repair(target, mismatch.chunk_id)
 
-
-async def scrub_forever(targets: Targets, config: StorageConfig) -> None:
-    scrubbers = [Scrubber(t.store, config.scrub_bytes_per_s, report_mismatch) for t in targets]
+    scrubbers = [Scrubber(t.store, config.scrub_bytes_per_s, hook(t)) for t in targets]
     while True:
         await asyncio.sleep(config.scrub_interval_s)
         for scrubber in scrubbers:
@@ -71,6 +73,21 @@ async def serve(config: StorageConfig) -> None:
         config.max_read_fds,
         forwarder,
     )
+    repairer: Repairer | None = None
+    resyncing: asyncio.Task[None] | None = None
+    if membership is not None:
+        repairer = Repairer(
+            lambda: membership.routing, service.chunk_locks, forwarder, service.in_io
+        )
+        service.on_bad_chunk = repairer.request
+        resyncer = Resyncer(
+            targets,
+            lambda: membership.routing,
+            membership.check_fence,
+            service.chunk_locks,
+            forwarder,
+            service.in_io,
+        )
     server = DataServer(
         service.handle,
         config.cluster_id,
@@ -84,12 +101,15 @@ async def serve(config: StorageConfig) -> None:
         loops=config.data_loops or min(4, os.cpu_count() or 1),
     )
     port = await server.start()
-    scrubbing = asyncio.create_task(scrub_forever(targets, config))
+    scrubbing = asyncio.create_task(
+        scrub_forever(targets, config, repairer.request if repairer else None)
+    )
     stopping = asyncio.Event()
     install_stop_signals(asyncio.get_running_loop(), stopping.set)
     try:
         if membership is not None:
             await membership.start(f"{config.host}:{port}")
+            resyncing = asyncio.create_task(resyncer.run(), name="flyfs-resync")
         if config.ready_file:
             write_ready_file(config.ready_file, ports={"data": port}, targets=len(config.targets))
         log.info(
@@ -103,6 +123,7 @@ async def serve(config: StorageConfig) -> None:
         await stopping.wait()
     finally:
         scrubbing.cancel()
+        await cancel_and_wait(resyncing)
         await server.close(STOP_GRACE_S)
         if membership is not None:
             await membership.close()

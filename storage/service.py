@@ -40,6 +40,7 @@ from flyfs.proto import common_pb2, data_pb2
 
 from .checksums import BLOCK
 from .chunk_locks import ChunkLocks
+from .chunk_meta import ChunkInfo
 from .chunk_store import ReadHandle
 from .craq import (
     ChainView,
@@ -126,10 +127,12 @@ class StorageService:
         max_payload_bytes: int,
         max_read_fds: int = 0,
         forwarder: Forwarder | None = None,
+        on_bad_chunk: Callable[[Target, bytes], None] | None = None,
     ):
         self.targets = targets
         self.placement = placement
         self.forwarder = forwarder  # None: chains of one, nothing to forward
+        self.on_bad_chunk = on_bad_chunk  # the repair hook
         self.max_payload_bytes = max_payload_bytes
         # Chunk files held open by reads until their reply is sent: past this, ranges are
         # answered UNAVAILABLE (retryable) rather than run the process out of descriptors.
@@ -137,12 +140,12 @@ class StorageService:
         self._read_fds = 0
         self._read_fds_lock = threading.Lock()
         self._io = ThreadPoolExecutor(io_threads, thread_name_prefix="chunk-io")
-        self._chunk_locks = ChunkLocks()
+        self.chunk_locks = ChunkLocks()
 
     def close(self) -> None:
         self._io.shutdown(wait=True)
 
-    async def _in_io(self, call: Callable[[], T], discard: Callable[[T], None] | None = None) -> T:
+    async def in_io(self, call: Callable[[], T], discard: Callable[[T], None] | None = None) -> T:
         """`call()` on an I/O thread.
 
         Cancelled (the request's timeout_ms elapsed, the server is closing),
@@ -180,7 +183,7 @@ class StorageService:
             # in sendfile) costs more than a batch of 128 (~2.3 ms).
             opened = self._open_ranges(request)
         else:
-            opened = await self._in_io(lambda: self._open_ranges(request), self._close_handles)
+            opened = await self.in_io(lambda: self._open_ranges(request), self._close_handles)
         response = data_pb2.ResponseHeader()
         parts = []
         for result, handle in opened:
@@ -279,21 +282,27 @@ class StorageService:
     async def _update(
         self, chain: common_pb2.VersionedChainId, update: Update, field: str
     ) -> Reply:
-        """Run the update's CRAQ plan under the chunk's lock (forwarding included)."""
+        """Run the update's CRAQ plan under the chunk's lock (forwarding included).
+
+        The chain is looked up again once the lock is held: a plan built
+        from a view taken before waiting could miss a successor that became
+        SYNCING meanwhile, whose resync may already have passed this chunk.
+        """
         await self._catch_up([chain])
-        target, view = self.placement.locate(chain)
+        target, _ = self.placement.locate(chain)
         me = target.target_id
-        if update.from_target:
-            plan = forwarded_update(view, me, update)
-        else:
-            plan = client_update(view, me, update)
+        async with self.chunk_locks.hold((me, update.chunk_id)):
+            target, view = self.placement.locate(chain)
+            if update.from_target:
+                plan = forwarded_update(view, me, update)
+            else:
+                plan = client_update(view, me, update)
 
-        async def handle(effect: Effect) -> object:
-            if isinstance(effect, Forward):
-                return await self._forward(view, effect)
-            return await self._in_io(lambda: apply_local(target.store, update.chunk_id, effect))
+            async def handle(effect: Effect) -> object:
+                if isinstance(effect, Forward):
+                    return await self._forward(view, effect)
+                return await self.in_io(lambda: apply_local(target.store, update.chunk_id, effect))
 
-        async with self._chunk_locks.hold((me, update.chunk_id)):
             done = await run_plan(plan, handle)
         response = data_pb2.ResponseHeader()
         answer = getattr(response, field)
@@ -313,6 +322,8 @@ class StorageService:
                 Code.INVALID_ARGUMENT,
                 f"write says {request.length} bytes, the frame carries {len(payload)}",
             )
+        if request.HasField("install"):
+            return await self._install(request, payload)
         tag = request.tag
         update = Update(
             request.chunk_id,
@@ -347,6 +358,65 @@ class StorageService:
         )
         return await self._update(request.chain, update, "truncate")
 
+    async def _install(self, request: data_pb2.WriteRequest, payload: memoryview) -> Reply:
+        """A resync push: the predecessor's committed chunk, installed exactly, into the
+        SYNCING target only, under the chunk's lock."""
+        await self._catch_up([request.chain])
+        target, _ = self.placement.locate(request.chain)
+        me = target.target_id
+        if bytes(request.install.chunk_id) != bytes(request.chunk_id):
+            raise error(Code.INVALID_ARGUMENT, "install names another chunk than the write")
+        async with self.chunk_locks.hold((me, request.chunk_id)):
+            target, view = self.placement.locate(request.chain)
+            check_sender(view, me, request.from_target_id, request.chain.chain_version)
+            if request.from_target_id == 0 or view.syncing != me:
+                raise error(
+                    Code.ROUTING_STALE,
+                    f"target {me} is not being resynced in chain {view.chain_id}"
+                    f" (version {view.version})",
+                )
+            info = ChunkInfo.from_proto(request.install, request.chunk_size)
+            done = await self.in_io(lambda: target.store.install(info, payload))
+        response = data_pb2.ResponseHeader()
+        w = response.write
+        w.update_ver, w.commit_ver, w.chunk_length = done.update_ver, done.commit_ver, done.length
+        return Reply(response)
+
+    async def sync_done(self, request: data_pb2.SyncDoneRequest, payload: memoryview) -> Reply:
+        """The predecessor finished resyncing this target under the named chain version."""
+        await self._catch_up([request.chain])
+        target, view = self.placement.locate(request.chain)
+        view.check_version(request.chain.chain_version)
+        if target.target_id != request.target_id or view.syncing != target.target_id:
+            raise error(
+                Code.ROUTING_STALE,
+                f"target {request.target_id} is not SYNCING in chain {view.chain_id}"
+                f" (version {view.version}) on this node",
+            )
+        target.synced_chain_version = view.version
+        log.info("target %d resynced (chain %d v%d)", target.target_id, view.chain_id, view.version)
+        response = data_pb2.ResponseHeader()
+        response.sync_done.SetInParent()
+        return Reply(response)
+
+    async def report_bad_chunk(
+        self, request: data_pb2.ReportBadChunkRequest, payload: memoryview
+    ) -> Reply:
+        """A reader saw this replica's copy fail its checksums: repair it in the background."""
+        target, _ = self.placement.locate(request.chain)
+        log.warning(
+            "reader reports chunk %s v%d on target %d bad in blocks %s",
+            bytes(request.chunk_id).hex(),
+            request.commit_ver,
+            target.target_id,
+            list(request.bad_blocks),
+        )
+        if self.on_bad_chunk is not None:
+            self.on_bad_chunk(target, bytes(request.chunk_id))
+        response = data_pb2.ResponseHeader()
+        response.report_bad_chunk.SetInParent()
+        return Reply(response)
+
     async def remove(self, request: data_pb2.RemoveRequest, payload: memoryview) -> Reply:
         """Remove chunks here, then on the successor: one call at the head covers the chain."""
         await self._catch_up([request.chain])
@@ -356,18 +426,22 @@ class StorageService:
         store = target.store
         response = data_pb2.ResponseHeader()
         if request.chunk_ids:
-            response.remove.removed = await self._in_io(lambda: store.remove(request.chunk_ids))
+            response.remove.removed = await self.in_io(lambda: store.remove(request.chunk_ids))
         else:
             limit = request.limit or 1000
-            removed, more = await self._in_io(
+            removed, more = await self.in_io(
                 lambda: store.remove_range(request.range_begin, request.range_end, limit)
             )
             response.remove.removed, response.remove.more = removed, more
+        # The successor as routing has it now: one that became SYNCING while this
+        # replica removed must not keep chunks its resync may have passed.
+        _, view = self.placement.locate(request.chain)
         successor = view.successor(me)
         if successor is not None and self.forwarder is not None:
             onward = data_pb2.RequestHeader()
             onward.remove.CopyFrom(request)
             onward.remove.from_target_id = me
+            onward.remove.chain.chain_version = view.version
             address = self.placement.address_of(successor)
             answer = await self.forwarder.call(address, onward)
             # `removed` counts this replica's; `more` holds while any replica has more.
@@ -396,14 +470,14 @@ class StorageService:
             return results
 
         response = data_pb2.ResponseHeader()
-        response.query_last_chunk.results.extend(await self._in_io(query))
+        response.query_last_chunk.results.extend(await self.in_io(query))
         return Reply(response)
 
     async def list_chunks(self, request: data_pb2.ListChunksRequest, payload: memoryview) -> Reply:
         target, _ = self.placement.locate(request.chain)
         store = target.store
         limit = min(request.limit or 1000, 10_000)
-        infos, next_begin = await self._in_io(
+        infos, next_begin = await self.in_io(
             lambda: store.list_chunks(request.begin, request.end, limit)
         )
         response = data_pb2.ResponseHeader()
@@ -426,4 +500,6 @@ class StorageService:
         "query_last_chunk": query_last_chunk,
         "list_chunks": list_chunks,
         "ping": ping,
+        "sync_done": sync_done,
+        "report_bad_chunk": report_bad_chunk,
     }

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flyfs.errors import Code, error
+from flyfs.proto import mgmtd_pb2
 
 from .chunk_store import ChunkStore
 from .config import StorageConfig
@@ -16,6 +17,12 @@ class Target:
     target_id: int
     path: str
     store: ChunkStore
+    # The chain version under which a resync into this target finished (SyncDone):
+    # it reports UPTODATE while SYNCING at exactly that version.
+    synced_chain_version: int = 0
+    # Set while this target pushes a resync to its SYNCING successor.
+    sync: mgmtd_pb2.SyncProgress | None = None
+    repaired_chunks: int = 0
 
 
 class Targets:

@@ -1,7 +1,7 @@
 """ClusterState in-process: the chain-update rule as of a given time, and restart grace.
 
-The failover issue will run `update_chains(now)` on a timer; here it is
-driven by hand with mgmtd's clock replaced.
+The server runs `update_chains(now)` on a timer; here it is driven by hand
+with mgmtd's clock replaced.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import asyncio
 
 from mgmtd_harness import STORAGE, UPTODATE
 
-from flyfs.chains import OFFLINE, SERVING, WAITING
+from flyfs.chains import LASTSRV, OFFLINE, ONLINE, SERVING, SYNCING, WAITING
 from flyfs.kv import KvConfig, open_database
 from flyfs.mgmtd import create_chains
 from flyfs.mgmtd.config import MgmtdConfig
@@ -52,7 +52,9 @@ def test_update_chains_as_of_now(tmp_path):
                 )
             )
         version = state.version
-        assert asyncio.run(state.update_chains(111.0)) == [1]
+        # Node 1 is silent for the lease (10 s) plus the margin (1 s) before it moves.
+        assert asyncio.run(state.update_chains(110.9)) == []
+        assert asyncio.run(state.update_chains(111.1)) == [1]
         assert state.model.members(1) == [(21, SERVING), (31, SERVING), (11, OFFLINE)]
         assert state.version == version + 1 and state.model.chains[1].chain_version == 2
         register(state, 1)  # back: alive again, so it waits for a resync
@@ -73,7 +75,78 @@ def test_a_reopened_state_gives_every_node_a_lease_of_grace(tmp_path):
         reopened = asyncio.run(ClusterState.open(db, config))
         assert reopened.model.routing() == state.model.routing()
         now = reopened.live.beat_monotonic[1]
-        assert all(f.alive for f in reopened.facts(now + 9.9).values())
-        assert not any(f.alive for f in reopened.facts(now + 10.1).values())
+        assert all(f.alive for f in reopened.facts(now + 10.9).values())
+        assert not any(f.alive for f in reopened.facts(now + 11.1).values())
+    finally:
+        db.close()
+
+
+def _chained_state(tmp_path, clock: list[float]) -> tuple[ClusterState, dict, object]:
+    config = MgmtdConfig(lease_s=10.0, kv=KvConfig(sqlite_path=str(tmp_path / "kv.db")))
+    db = open_database(config.kv)
+
+    async def opened() -> ClusterState:
+        state = await ClusterState.open(db, config)
+        state.clock = lambda: clock[0]
+        return state
+
+    state = asyncio.run(opened())
+    regs = {n: register(state, n) for n in (1, 2, 3)}
+    request = mgmtd_pb2.CreateChainsRequest(replicas=3)
+    asyncio.run(state.change(lambda m: create_chains.run(m, request)))
+    return state, regs, db
+
+
+def test_a_restarted_node_leaves_its_chains_and_the_last_server_is_lastsrv(tmp_path):
+    clock = [100.0]
+    state, _, db = _chained_state(tmp_path, clock)
+    try:
+        head, middle, tail = (t for t, _ in state.model.members(1))
+        version = state.model.chains[1].chain_version
+        register(state, head // 10)  # a new incarnation may have missed writes
+        assert state.model.members(1) == [(middle, SERVING), (tail, SERVING), (head, OFFLINE)]
+        assert state.model.chains[1].chain_version == version + 1
+        register(state, middle // 10)
+        register(state, tail // 10)  # the last that served: the chain waits for it
+        assert dict(state.model.members(1))[tail] == LASTSRV
+        asyncio.run(state.update_chains(clock[0]))
+        members = dict(state.model.members(1))
+        assert members[tail] == SERVING
+        # The others come back one resync at a time.
+        assert sorted([members[head], members[middle]]) == sorted([SYNCING, WAITING])
+    finally:
+        db.close()
+
+
+def test_syncing_ends_only_with_uptodate_for_the_current_chain_version(tmp_path):
+    clock = [100.0]
+    state, _, db = _chained_state(tmp_path, clock)
+    try:
+        head = state.model.members(1)[0][0]
+        node = head // 10
+        reg = register(state, node)
+        for _ in range(3):  # OFFLINE -> WAITING -> SYNCING
+            asyncio.run(state.update_chains(clock[0]))
+        assert dict(state.model.members(1))[head] == SYNCING
+        syncing_version = state.model.chains[1].chain_version
+
+        def beat(local_state: int, chain_version: int) -> None:
+            report = mgmtd_pb2.TargetReport(
+                target_id=head, local_state=local_state, chain_version=chain_version
+            )
+            request = mgmtd_pb2.HeartbeatRequest(
+                node_id=node, incarnation=reg.incarnation, targets=[report]
+            )
+            asyncio.run(state.heartbeat(request))
+
+        beat(UPTODATE, syncing_version - 1)  # judged under older routing: not believed
+        asyncio.run(state.update_chains(clock[0]))
+        assert dict(state.model.members(1))[head] == SYNCING
+        beat(ONLINE, syncing_version)
+        asyncio.run(state.update_chains(clock[0]))
+        assert dict(state.model.members(1))[head] == SYNCING
+        beat(UPTODATE, syncing_version)
+        asyncio.run(state.update_chains(clock[0]))
+        assert state.model.members(1)[-1] == (head, SERVING)
     finally:
         db.close()

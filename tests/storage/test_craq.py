@@ -187,7 +187,7 @@ def test_a_chain_change_mid_write_finishes_it_on_the_new_chain(chain: MemChain) 
     assert info.value.code == Code.CHAIN_VERSION_MISMATCH
     chain.write(1, b"v3", sequence=3)
     assert chain.state(1) == chain.state(3) == (3, 3, b"v3")
-    assert chain.state(2)[:2] == (1, 1)  # left behind: resync (issue 8) catches it up
+    assert chain.state(2)[:2] == (1, 1)  # left behind: resync catches it up
 
 
 def test_truncate_replicates_like_a_write(chain: MemChain) -> None:
@@ -195,3 +195,21 @@ def test_truncate_replicates_like_a_write(chain: MemChain) -> None:
     update = Update(CHUNK, "truncate", SIZE, 1, length=4, client_id=CLIENT, sequence=2)
     asyncio.run(chain._run(1, client_update(chain.view, 1, update)))
     assert [chain.state(t) for t in (1, 2, 3)] == [(2, 2, b"0123")] * 3
+
+
+def test_a_syncing_target_gets_each_write_as_the_whole_chunk(chain: MemChain) -> None:
+    chain.write(1, b"0123456789")
+    # Target 3 left and came back: SYNCING after the serving (1, 2), its copy stale.
+    chain.view = ChainView(9, 2, (1, 2), syncing=3)
+    chain.stores[3].remove([CHUNK])
+    chain.forwards.clear()
+    chain.write(1, b"AB", offset=4, sequence=2, chain_version=2)
+    assert chain.forwards == [(2, 2), (3, 2)]
+    # Whole and current there, though it never had v1: a full-chunk replace.
+    assert [chain.state(t) for t in (1, 2, 3)] == [(2, 2, b"0123AB6789")] * 3
+    with pytest.raises(FlyfsError) as info:  # it serves no client, takes forwards from 2 only
+        chain.forward(
+            3, Update(CHUNK, "write", SIZE, 2, data=memoryview(b"z"), update_ver=3, from_target=1)
+        )
+    assert info.value.code == Code.ROUTING_STALE
+    assert chain.view.successor(3) is None and chain.view.predecessor(3) == 2

@@ -1,0 +1,258 @@
+"""Resync: the serving tail of a chain brings its SYNCING successor up to date.
+
+mgmtd makes a returning target SYNCING, one per chain, after the serving
+ones (flyfs.chains).  From then on writes reach it as full-chunk replaces
+(flyfs.storage.craq), and the chain's serving tail runs one sync here:
+
+1. list the syncing target's chunks (metadata and block CRCs), then its
+   own (in that order: a chunk created between the two listings was
+   forwarded to the syncing target too, so nothing new looks stale);
+2. remove the chunks the syncing target should not have;
+3. for each own chunk, under the chunk's lock (so no write of it is half
+   way down the chain), compare committed version, length and block CRCs,
+   and push the whole committed chunk where they differ (the receiver
+   installs exactly that version);
+4. send SyncDone under the chain version it ran under; the target then
+   reports UPTODATE for that version, and mgmtd makes it SERVING.
+
+Resumable by construction: an interrupted sync (either side killed, the
+chain changed) is started again from step 1, and chunks that already
+match cost one metadata comparison.  Client I/O on the chain waits for at
+most one chunk's push (the lock is held per chunk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import crc32c
+
+from flyfs.errors import FlyfsError
+from flyfs.proto import common_pb2, data_pb2, mgmtd_pb2
+from flyfs.routing import Routing
+from flyfs.tasks import cancel_and_wait
+
+from .chunk_locks import ChunkLocks
+from .chunk_meta import ChunkInfo
+from .forwarding import Forwarder
+from .targets import Target, Targets
+
+log = logging.getLogger("flyfs.storage.resync")
+
+T = TypeVar("T")
+
+POLL_S = 0.2  # how often routing is checked for a sync to start or stop
+RETRY_S = 1.0  # after a failed sync, before it starts again
+PUSHES_IN_FLIGHT = 4
+LIST_PAGE = 1000
+MAX_PAGES = 1 << 20  # bounds the listing loop; a target holds far fewer pages
+
+Job = tuple[int, int, int]
+"""(chain id, chain version, syncing target id)."""
+
+RunIo = Callable[[Callable[[], T]], Awaitable[T]]
+
+
+def job_of(routing: Routing, target_id: int) -> Job | None:
+    """The sync `target_id` must push, if it is the serving tail of a chain with a SYNCING
+    target."""
+    chain_id = routing.target(target_id).chain_id
+    if not chain_id:
+        return None
+    serving = routing.serving(chain_id)
+    syncing = routing.syncing(chain_id)
+    if syncing is None or not serving or serving[-1] != target_id:
+        return None
+    return chain_id, routing.chain(chain_id).chain_version, syncing
+
+
+def same_committed(mine: ChunkInfo, theirs: data_pb2.ChunkMeta) -> bool:
+    """Whether the receiver holds exactly this committed version and nothing pending."""
+    return (
+        theirs.commit_ver == mine.commit_ver
+        and theirs.update_ver == theirs.commit_ver
+        and theirs.length == mine.length
+        and tuple(theirs.block_crc32c) == mine.block_crcs
+    )
+
+
+class Resyncer:
+    def __init__(
+        self,
+        targets: Targets,
+        routing: Callable[[], Routing],
+        fence: Callable[[], None],
+        locks: ChunkLocks,
+        forwarder: Forwarder,
+        run_io: RunIo,
+    ) -> None:
+        self._targets = targets
+        self._routing = routing
+        self._fence = fence  # raises FENCED: a fenced node pushes nothing
+        self._locks = locks
+        self._forwarder = forwarder
+        self._run_io = run_io
+        self._running: dict[int, tuple[Job, asyncio.Task[None]]] = {}  # by local target id
+        self._retry_at: dict[int, float] = {}
+        self.syncs_done = 0
+
+    async def run(self) -> None:
+        """Start and stop syncs as routing says, until cancelled."""
+        try:
+            while True:
+                self.poll()
+                await asyncio.sleep(POLL_S)
+        finally:
+            for _, task in self._running.values():
+                await cancel_and_wait(task)
+
+    def poll(self) -> None:
+        routing = self._routing()
+        now = time.monotonic()
+        for target in self._targets:
+            try:
+                job = job_of(routing, target.target_id)
+            except FlyfsError:
+                job = None  # not in routing yet
+            running = self._running.get(target.target_id)
+            if running is not None and running[0] != job:
+                running[1].cancel()
+                del self._running[target.target_id]
+                target.sync = None
+                running = None
+            if job is None or running is not None:
+                continue
+            if now < self._retry_at.get(target.target_id, 0.0):
+                continue
+            task = asyncio.create_task(self._sync(target, job), name=f"flyfs-resync-{job}")
+            self._running[target.target_id] = (job, task)
+
+    async def _sync(self, target: Target, job: Job) -> None:
+        chain_id, version, to = job
+        started = time.monotonic()
+        target.sync = mgmtd_pb2.SyncProgress(
+            to_target_id=to, started_unix_ms=int(time.time() * 1000)
+        )
+        log.info(
+            "resync of target %d from %d starts (chain %d v%d)",
+            to,
+            target.target_id,
+            chain_id,
+            version,
+        )
+        try:
+            await self._push_all(target, job, target.sync)
+        except (FlyfsError, OSError) as exc:
+            log.warning(
+                "resync of target %d from %d failed, will start again: %s",
+                to,
+                target.target_id,
+                exc,
+            )
+            self._retry_at[target.target_id] = time.monotonic() + RETRY_S
+            self._running.pop(target.target_id, None)
+            target.sync = None
+            return
+        self.syncs_done += 1
+        progress = target.sync
+        seconds = time.monotonic() - started
+        log.info(
+            "resync of target %d from %d done: %d of %d chunks pushed, %.1f MB in %.1f s",
+            to,
+            target.target_id,
+            progress.chunks_done,
+            progress.chunks_total,
+            progress.bytes_done / 1e6,
+            seconds,
+        )
+
+    async def _push_all(self, target: Target, job: Job, progress: mgmtd_pb2.SyncProgress) -> None:
+        chain_id, version, to = job
+        chain = common_pb2.VersionedChainId(chain_id=chain_id, chain_version=version)
+        address = self._routing().data_address(to)
+        theirs = await self._list_remote(address, chain)
+        mine = await self._run_io(target.store.chunk_ids)
+        progress.chunks_total = len(mine)
+        mine_set = set(mine)
+        extra = [cid for cid in theirs if cid not in mine_set]
+        for at in range(0, len(extra), LIST_PAGE):
+            await self._remove(address, chain, target.target_id, extra[at : at + LIST_PAGE])
+        gate = asyncio.Semaphore(PUSHES_IN_FLIGHT)
+
+        async def one(cid: bytes) -> None:
+            async with gate:
+                await self._sync_chunk(target, address, chain, cid, theirs.get(cid), progress)
+
+        await asyncio.gather(*(one(cid) for cid in mine))
+        self._fence()
+        done = data_pb2.RequestHeader()
+        done.sync_done.chain.CopyFrom(chain)
+        done.sync_done.target_id = to
+        await self._forwarder.call(address, done)
+
+    async def _list_remote(
+        self, address: tuple[str, int], chain: common_pb2.VersionedChainId
+    ) -> dict[bytes, data_pb2.ChunkMeta]:
+        found: dict[bytes, data_pb2.ChunkMeta] = {}
+        begin = b""
+        for _ in range(MAX_PAGES):
+            header = data_pb2.RequestHeader()
+            ask = header.list_chunks
+            ask.chain.CopyFrom(chain)
+            ask.begin, ask.limit, ask.with_block_checksums = begin, LIST_PAGE, True
+            answer = (await self._forwarder.call(address, header)).list_chunks
+            found.update((bytes(m.chunk_id), m) for m in answer.chunks)
+            begin = answer.next_begin
+            if not begin:
+                break
+        return found
+
+    async def _remove(
+        self,
+        address: tuple[str, int],
+        chain: common_pb2.VersionedChainId,
+        me: int,
+        chunk_ids: list[bytes],
+    ) -> None:
+        header = data_pb2.RequestHeader()
+        header.remove.chain.CopyFrom(chain)
+        header.remove.chunk_ids.extend(chunk_ids)
+        header.remove.from_target_id = me
+        await self._forwarder.call(address, header)
+
+    async def _sync_chunk(
+        self,
+        target: Target,
+        address: tuple[str, int],
+        chain: common_pb2.VersionedChainId,
+        cid: bytes,
+        theirs: data_pb2.ChunkMeta | None,
+        progress: mgmtd_pb2.SyncProgress,
+    ) -> None:
+        """Make the receiver's copy of `cid` equal to this committed one (see the module doc)."""
+        me, store = target.target_id, target.store
+        async with self._locks.hold((me, cid)):
+            self._fence()
+            mine = await self._run_io(lambda: store.meta(cid))
+            if mine is None or mine.commit_ver == 0:
+                # Nothing committed here: the chain holds no such chunk (a pending
+                # version, if any, is re-forwarded whole by the next update).
+                if theirs is not None and theirs.commit_ver:
+                    await self._remove(address, chain, me, [cid])
+            elif theirs is None or not same_committed(mine, theirs):
+                # 1 copy kernel -> user (read and verified), 0 more to the socket.
+                data = await self._run_io(lambda: store.read(cid, 0, mine.length))
+                header = data_pb2.RequestHeader()
+                w = header.write
+                w.chunk_id, w.offset, w.length, w.chunk_size = cid, 0, len(data), mine.chunk_size
+                w.chain.CopyFrom(chain)
+                w.from_target_id, w.full_chunk_replace = me, True
+                w.payload_crc32c = crc32c.crc32c(data)
+                w.install.CopyFrom(mine.to_proto())
+                await self._forwarder.call(address, header, memoryview(data))
+                progress.bytes_done += len(data)
+        progress.chunks_done += 1

@@ -1,0 +1,182 @@
+"""A write-and-read load on a real cluster, and the checks that nothing was lost or torn.
+
+The writer writes new files of random sizes (unaligned, up to `max_bytes`)
+and records a file's sha256 only after its write returned (`close()` on
+fsspec's side: every byte committed on every replica).  Readers read
+acknowledged files over and over; any read whose bytes differ from the
+acknowledged content is counted as torn.  Both run on threads, bounded by
+a stop event and the test's timeout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flyfs.client import FlyfsFileSystem
+from flyfs.cluster import LocalCluster
+from flyfs.routing import Routing
+from flyfs.storage.chunk_store import ChunkStore
+
+CHUNK_SIZE = 1 << 20
+
+
+def filesystem(cluster: LocalCluster, **options: object) -> FlyfsFileSystem:
+    return FlyfsFileSystem(
+        cluster=cluster.mgmtd_address, chunk_size=CHUNK_SIZE, skip_instance_cache=True, **options
+    )
+
+
+@dataclass
+class Load:
+    fs: FlyfsFileSystem
+    root: str
+    max_bytes: int = 20 << 20
+    readers: int = 2
+    acked: dict[str, str] = field(default_factory=dict)  # path -> sha256
+    ack_times: list[float] = field(default_factory=list)
+    reads: int = 0
+    torn: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> Load:
+        self.fs.makedirs(self.root, exist_ok=True)
+        self._threads = [threading.Thread(target=self._write, daemon=True)]
+        self._threads += [
+            threading.Thread(target=self._read, args=(seed,), daemon=True)
+            for seed in range(self.readers)
+        ]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def finish(self, timeout_s: float = 120.0) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout_s)
+            assert not thread.is_alive(), "a load thread did not stop"
+
+    def wait_acked(self, count: int, timeout_s: float = 60.0) -> None:
+        """Until `count` more files are acknowledged than now."""
+        with self._lock:
+            target = len(self.acked) + count
+        wait_for(lambda: len(self.acked) >= target, timeout_s, f"{count} more files written")
+
+    def resumed_after(self, moment: float) -> float | None:
+        """Seconds from `moment` to the first write acknowledged after it."""
+        with self._lock:
+            later = [t for t in self.ack_times if t > moment]
+        return min(later) - moment if later else None
+
+    def _write(self) -> None:
+        rng = random.Random(7)
+        n = 0
+        while not self.stop.is_set() and n < 100_000:
+            size = rng.randrange(1, self.max_bytes)
+            data = os.urandom(size)
+            path = f"{self.root}/f{n:05d}"
+            n += 1
+            try:
+                self.fs.pipe_file(path, data)
+            except OSError as exc:
+                self.errors.append(f"write {path}: {exc!r}")
+                continue
+            with self._lock:
+                self.acked[path] = hashlib.sha256(data).hexdigest()
+                self.ack_times.append(time.monotonic())
+
+    def _read(self, seed: int) -> None:
+        rng = random.Random(seed)
+        while not self.stop.is_set():
+            with self._lock:
+                paths = list(self.acked)
+            if not paths:
+                time.sleep(0.05)
+                continue
+            path = rng.choice(paths)
+            try:
+                data = self.fs.cat_file(path)
+            except OSError as exc:
+                self.errors.append(f"read {path}: {exc!r}")
+                continue
+            self.reads += 1
+            if hashlib.sha256(data).hexdigest() != self.acked[path]:
+                self.torn.append(path)
+
+    def verify_all(self) -> list[str]:
+        """Acknowledged files whose content is not what was acknowledged (lost)."""
+        lost = []
+        for path, digest in sorted(self.acked.items()):
+            try:
+                data = self.fs.cat_file(path)
+            except OSError as exc:
+                lost.append(f"{path}: {exc!r}")
+                continue
+            if hashlib.sha256(data).hexdigest() != digest:
+                lost.append(path)
+        return lost
+
+
+def wait_for(check: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():  # bounded by the deadline
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(poll_s)
+
+
+def node_of(cluster: LocalCluster, routing: Routing, target_id: int) -> int:
+    """0-based index into `cluster.storage` of the node holding `target_id`."""
+    return routing.target(target_id).node_id - 1
+
+
+def all_serving(cluster: LocalCluster) -> bool:
+    routing = cluster.routing()
+    return all(len(routing.serving(c.chain_id)) == len(c.target_ids) for c in routing.info.chains)
+
+
+def target_dirs(cluster: LocalCluster) -> dict[int, Path]:
+    dirs = {}
+    for server in cluster.storage:
+        for target_id, path in zip(server.config.target_ids, server.targets, strict=True):
+            dirs[target_id] = path
+    return dirs
+
+
+def compare_replicas(routing: Routing, dirs: dict[int, Path]) -> tuple[int, list[str]]:
+    """On a stopped cluster: (chunks checked, differences) over every chain's targets.
+
+    Opens each target's chunk store directly and requires, per chunk, the
+    same committed version and the same bytes on every replica, and no
+    pending version anywhere.
+    """
+    problems: list[str] = []
+    checked = 0
+    for chain in routing.info.chains:
+        stores = {t: ChunkStore(str(dirs[t]), fsync=False) for t in chain.target_ids}
+        ids = {t: set(store.chunk_ids()) for t, store in stores.items()}
+        union = set().union(*ids.values())
+        for cid in sorted(union):
+            checked += 1
+            seen = {}
+            for t, store in stores.items():
+                info = store.meta(cid)
+                if info is None:
+                    problems.append(f"chain {chain.chain_id}: {cid.hex()} missing on {t}")
+                    continue
+                if info.pending:
+                    problems.append(f"chain {chain.chain_id}: {cid.hex()} pending on {t}")
+                seen[t] = (info.commit_ver, store.read(cid, 0, info.length))
+            if len(set(seen.values())) > 1:
+                versions = {t: v for t, (v, _) in seen.items()}
+                problems.append(f"chain {chain.chain_id}: {cid.hex()} differs: {versions}")
+    return checked, problems
