@@ -48,6 +48,7 @@ T = TypeVar("T")
 
 SERVING = common_pb2.TARGET_STATE_SERVING
 SYNCING = common_pb2.TARGET_STATE_SYNCING
+LASTSRV = common_pb2.TARGET_STATE_LASTSRV
 ATTEMPTS = 6
 _FIRST_BACKOFF_S = 0.05
 _MAX_BACKOFF_S = 1.0
@@ -125,9 +126,11 @@ class Routing:
         """Where writes of the chain enter; CHAIN_UNAVAILABLE when nothing serves."""
         serving = self.serving(chain_id)
         if not serving:
+            waiting = [t for t in self.chain(chain_id).target_ids if self.state(t) == LASTSRV]
+            why = f": it waits for target {waiting[0]} (LASTSRV) to return" if waiting else ""
             raise error(
                 Code.CHAIN_UNAVAILABLE,
-                f"chain {chain_id} has no serving target in routing v{self.version}",
+                f"chain {chain_id} has no serving target in routing v{self.version}{why}",
             )
         return serving[0]
 

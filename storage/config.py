@@ -31,6 +31,9 @@ class StorageConfig:
     # connections are dealt to them in turn (flyfs.net.server).
     data_loops: int = 0
     fsync: bool = True
+    # Resync pushes at most this many bytes a second (0: no limit), so a returning
+    # node does not take the disks and network from client I/O.
+    resync_bytes_per_s: int = 0
     scrub_bytes_per_s: int = 32 << 20
     scrub_interval_s: float = 60.0
     max_inflight_per_connection: int = 64

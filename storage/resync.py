@@ -89,8 +89,10 @@ class Resyncer:
         locks: ChunkLocks,
         forwarder: Forwarder,
         run_io: RunIo,
+        bytes_per_s: int = 0,
     ) -> None:
         self._targets = targets
+        self._bytes_per_s = bytes_per_s  # 0: unlimited
         self._routing = routing
         self._fence = fence  # raises FENCED: a fenced node pushes nothing
         self._locks = locks
@@ -182,10 +184,14 @@ class Resyncer:
         for at in range(0, len(extra), LIST_PAGE):
             await self._remove(address, chain, target.target_id, extra[at : at + LIST_PAGE])
         gate = asyncio.Semaphore(PUSHES_IN_FLIGHT)
+        started = time.monotonic()
 
         async def one(cid: bytes) -> None:
             async with gate:
                 await self._sync_chunk(target, address, chain, cid, theirs.get(cid), progress)
+                if self._bytes_per_s:  # paced outside the chunk's lock
+                    ahead = progress.bytes_done / self._bytes_per_s - (time.monotonic() - started)
+                    await asyncio.sleep(max(0.0, ahead))
 
         await asyncio.gather(*(one(cid) for cid in mine))
         self._fence()

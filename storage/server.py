@@ -87,6 +87,7 @@ async def serve(config: StorageConfig) -> None:
             service.chunk_locks,
             forwarder,
             service.in_io,
+            config.resync_bytes_per_s,
         )
     server = DataServer(
         service.handle,

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,3 +167,40 @@ def test_foreground_cluster_stops_on_sigterm(cluster_dir: Path) -> None:
             proc.kill()
             proc.wait()
         proc.stderr.close()
+
+
+def test_kill_and_start_a_storage_node(cluster_dir: Path) -> None:
+    args = ("--dir", str(cluster_dir))
+    up = flyfs("cluster", "up", *args, "--lease-s", "3", "--heartbeat-s", "0.3")
+    assert up.returncode == 0, up.stderr
+    try:
+        killed = flyfs("cluster", "kill", "2", *args)
+        assert killed.returncode == 0, killed.stderr
+        assert "sent SIGKILL to storage-2" in killed.stdout
+        again = flyfs("cluster", "kill", "storage-2", *args)
+        assert again.returncode != 0 and "is not running" in again.stderr
+        assert flyfs("cluster", "kill", "mgmtd", *args).returncode != 0
+        status = flyfs("cluster", "status", *args)
+        assert status.returncode == ExitCode.FAILED
+        assert "4/5 processes running" in status.stdout
+        deadline = time.monotonic() + 30
+        while "OFFLINE" not in flyfs("cluster", "status", *args).stdout:  # bounded
+            assert time.monotonic() < deadline, "node 2's targets never went OFFLINE"
+            time.sleep(0.3)
+        started = flyfs("cluster", "start", "2", *args)
+        assert started.returncode == 0, started.stderr
+        assert "started storage-2" in started.stdout
+        busy = flyfs("cluster", "start", "2", *args)
+        assert busy.returncode != 0 and "is running" in busy.stderr
+        deadline = time.monotonic() + 60
+        while True:  # bounded: WAITING, SYNCING, then SERVING
+            status = flyfs("cluster", "status", *args)
+            if status.returncode == 0:
+                break
+            assert time.monotonic() < deadline, status.stdout
+            time.sleep(0.3)
+        assert "5/5 processes running, 2/2 chains serving" in status.stdout
+        assert "RESYNC" in status.stdout
+    finally:
+        assert flyfs("cluster", "down", *args).returncode == 0
+    assert processes_naming(cluster_dir) == []

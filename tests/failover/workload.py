@@ -11,6 +11,7 @@ a stop event and the test's timeout.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import random
 import threading
@@ -76,6 +77,12 @@ class Load:
         with self._lock:
             later = [t for t in self.ack_times if t > moment]
         return min(later) - moment if later else None
+
+    def longest_pause(self, since: float) -> float:
+        """The longest time without an acknowledged write, from `since` to the last ack."""
+        with self._lock:
+            times = [since] + [t for t in self.ack_times if t > since]
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
 
     def _write(self) -> None:
         rng = random.Random(7)
