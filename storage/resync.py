@@ -148,12 +148,14 @@ class Resyncer:
         )
         try:
             await self._push_all(target, job, target.sync)
-        except (FlyfsError, OSError) as exc:
+        except Exception as exc:  # a sync that fails for any reason starts over
+            expected = isinstance(exc, FlyfsError | OSError)
             log.warning(
                 "resync of target %d from %d failed, will start again: %s",
                 to,
                 target.target_id,
                 exc,
+                exc_info=not expected,
             )
             self._retry_at[target.target_id] = time.monotonic() + RETRY_S
             self._running.pop(target.target_id, None)

@@ -173,31 +173,64 @@ def _list_request(client: Client, chain: int):
     return header
 
 
-def test_a_rotten_block_is_read_around_and_repaired(cluster: LocalCluster) -> None:
-    fs = filesystem(cluster)
-    data = os.urandom(2_500_000)
-    fs.pipe_file("/rot/file", data)
-    routing = cluster.routing()
-    dirs = target_dirs(cluster)
-    victim, path = next(
-        (t, p)
-        for t in sorted(dirs)
-        for p in sorted((dirs[t] / "chunks").glob("*/*.c"))
-        if routing.target(t).chain_id
+@pytest.fixture
+def scrubbed_cluster(tmp_path: Path):
+    """The scrubber passes every second."""
+    running = LocalCluster.up(
+        tmp_path / "cluster",
+        heartbeat_s=HEARTBEAT_S,
+        lease_s=LEASE_S,
+        storage_config={"scrub_interval_s": 1.0},
     )
-    with open(path, "r+b") as f:  # flip bytes in block 1 of the chunk's data
+    yield running
+    running.down()
+
+
+def _rot(path: Path) -> None:
+    """Flip 16 bytes in block 1 of a chunk file's data (1 MiB chunks)."""
+    with open(path, "r+b") as f:
         f.seek(data_offset(1 << 20) + 70_000)
         rotten = bytes(b ^ 0xFF for b in f.read(16))
         f.seek(data_offset(1 << 20) + 70_000)
         f.write(rotten)
+
+
+def _first_copy(cluster: LocalCluster, ino: int) -> tuple[int, Path]:
+    """(target, committed file) of the first chunk of inode `ino` on the lowest target."""
+    dirs = target_dirs(cluster)
+    prefix = f"{ino:016x}"
+    return next(
+        (t, p) for t in sorted(dirs) for p in sorted((dirs[t] / "chunks").glob(f"*/{prefix}*.c"))
+    )
+
+
+def _repaired(cluster: LocalCluster, target: int) -> bool:
+    return cluster.routing().target(target).repaired_chunks >= 1
+
+
+def test_a_rotten_block_is_read_around_and_repaired(cluster: LocalCluster) -> None:
+    fs = filesystem(cluster)  # the scrubber's first pass is a minute away
+    data = os.urandom(2_500_000)
+    fs.pipe_file("/rot/read", data)
+    victim, path = _first_copy(cluster, fs.info("/rot/read")["ino"])
+    _rot(path)
     for _ in range(6):  # reads rotate over every replica, the rotten one included
-        assert fs.cat_file("/rot/file") == data
+        assert fs.cat_file("/rot/read") == data
+    wait_for(lambda: _repaired(cluster, victim), 30, "the copy a reader reported to be repaired")
+    _finish(cluster, fs, {"/rot/read": data})
 
-    def repaired() -> bool:
-        return cluster.routing().target(victim).repaired_chunks >= 1
 
-    wait_for(repaired, 30, f"target {victim} to repair its chunk")
-    _finish(cluster, fs, {"/rot/file": data})
+def test_the_scrubber_finds_a_rotten_block_and_it_is_repaired(
+    scrubbed_cluster: LocalCluster,
+) -> None:
+    cluster = scrubbed_cluster
+    fs = filesystem(cluster)
+    data = os.urandom(1_000_000)
+    fs.pipe_file("/rot/scrubbed", data)
+    victim, path = _first_copy(cluster, fs.info("/rot/scrubbed")["ino"])
+    _rot(path)  # and never read before it is repaired
+    wait_for(lambda: _repaired(cluster, victim), 30, "the scrubber's find to be repaired")
+    _finish(cluster, fs, {"/rot/scrubbed": data})
 
 
 def test_a_chain_that_lost_every_replica_waits_for_the_last_one(cluster: LocalCluster) -> None:
