@@ -34,6 +34,7 @@ bench:
 	$(BIN)/python bench/meta_bench.py
 	$(BIN)/python bench/data_plane_bench.py
 	$(BIN)/python bench/client_bench.py
+	$(BIN)/python bench/failover_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
