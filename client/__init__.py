@@ -17,5 +17,6 @@ import os
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "1")
 
 from .filesystem import FlyfsFileSystem  # after the variable is set
+from .kvcache import KVCacheStore, page_keys
 
-__all__ = ["FlyfsFileSystem"]
+__all__ = ["FlyfsFileSystem", "KVCacheStore", "page_keys"]

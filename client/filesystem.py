@@ -61,6 +61,8 @@ _OPEN_MODES = {
     "xb": meta_pb2.OPEN_MODE_WRITE,
     "ab": meta_pb2.OPEN_MODE_APPEND,
 }
+# Sessions the client opens without a file object: "r+b" updates a file in place.
+_SESSION_MODES = {**_OPEN_MODES, "r+b": meta_pb2.OPEN_MODE_UPDATE}
 STAT_MANY_BATCH = 10_000
 
 
@@ -446,14 +448,18 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
                 raise failed
         return out
 
-    async def _cat_ranges_into(self, paths, starts, buffers) -> list[int]:
+    async def _cat_ranges_into(
+        self, paths, starts, buffers, on_error: str = "raise"
+    ) -> list[int | BaseException]:
         """Range `[starts[i], starts[i] + len(buffers[i]))` of `paths[i]` into `buffers[i]`;
-        the byte counts.  0 copies for ranges of 256 KiB and more, 1 below (batched)."""
+        the byte counts.  0 copies for ranges of 256 KiB and more, 1 below (batched).
+        `on_error="return"`: a path that cannot be read (missing, a directory) gives its
+        exception in place of a count, as fsspec's `cat_ranges` does."""
         paths = [self._strip_protocol(p) for p in paths]
         dests = [memoryview(b).cast("B") for b in buffers]
         counts = await self._ranges_into(paths, list(starts), dests)
         failed = next((c for c in counts if isinstance(c, BaseException)), None)
-        if failed is not None:
+        if failed is not None and on_error != "return":
             raise failed
         return counts
 
@@ -464,8 +470,8 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
     async def _open_session(self, path: str, mode: str, **kwargs: Any) -> meta_pb2.OpenResponse:
         request = meta_pb2.OpenRequest(
             path=path,
-            open_mode=_OPEN_MODES[mode],
-            create=True,
+            open_mode=_SESSION_MODES[mode],
+            create=mode != "r+b",
             exclusive=mode == "xb",
             parents=self.auto_mkdir,
             chunk_size=kwargs.get("chunk_size", self.chunk_size),
@@ -518,6 +524,32 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
             await self._abort_session(opened.inode.id, opened.session_id)
             raise
         await self._close_session(opened.inode.id, opened.session_id, length)
+
+    async def _write_at(self, path: str, writes: Sequence[tuple[int, Any]]) -> None:
+        """Write each `(offset, bytes-like)` into the existing file `path`, in place.
+
+        `pwrite` for flyfs, beyond fsspec: the KV-cache store's slabs take
+        pages into fixed slots.  One meta session ("r+b", which several
+        writers may hold at once) for all of them; the writes go out
+        together and this returns once every byte is committed on every
+        replica.  A write lands whole within each chunk it touches; the
+        file grows to cover the furthest.  0 copies.  FileNotFoundError if
+        the file does not exist.
+        """
+        path = self._strip_protocol(path)
+        views = [(offset, memoryview(data).cast("B")) for offset, data in writes]
+        if any(offset < 0 for offset, _ in views):
+            raise error(Code.INVALID_ARGUMENT, "a write at a negative offset", path)
+
+        async def fill(inode: meta_pb2.Inode) -> int:
+            await asyncio.gather(
+                *(self._write_inode(inode, offset, view) for offset, view in views if view.nbytes)
+            )
+            return max((offset + view.nbytes for offset, view in views), default=0)
+
+        await self._write_file(path, "r+b", fill)
+
+    write_at = sync_wrapper(_write_at)
 
     async def _pipe_file(self, path, value, mode="overwrite", **kwargs):
         """0 copies: `value` goes from the caller's buffer to the sockets."""
