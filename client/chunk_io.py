@@ -9,8 +9,8 @@ spread over every replica and node.  Ranges bound for one node travel in
 one batch request.  A replica that fails (connection lost, not serving,
 fenced, a checksum that does not match) is skipped for the next one; a
 chunk with a pending version (NOT_COMMITTED) is read from the chain's tail,
-which commits as soon as it has stored (a pending version lives there only
-between the two steps, so a retry there finds it committed).  A chunk that was never written
+asking for its committed bytes: the tail commits first, and a version
+pending there was never acknowledged.  A chunk that was never written
 reads as zeros (sparse files, truncate up), and so does the part of a
 chunk past its stored length; but a missing chunk sends one question to
 meta (`inodes_gone`), and if its inode was removed and collected while a
@@ -287,7 +287,8 @@ class ChunkIO:
         batches = [
             (address, batch)
             for address, node_pieces in by_node.items()
-            for batch in _batches(node_pieces)
+            for tail_only in (False, True)
+            for batch in _batches([p for p in node_pieces if p.tail_only == tail_only])
         ]
         results = await asyncio.gather(
             *(self._read_batch(routing, address, batch) for address, batch in batches)
@@ -312,7 +313,9 @@ class ChunkIO:
             for p in batch
         ]
         try:
-            results = await self._client().read(address, wanted)
+            # At the tail, committed bytes are the chain's: a pending version there was
+            # never acknowledged (a forward to a resyncing target failed, a writer gave up).
+            results = await self._client().read(address, wanted, batch[0].tail_only)
         except FlyfsError as exc:
             for piece in batch:
                 piece.tries += 1

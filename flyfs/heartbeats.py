@@ -14,16 +14,36 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from flyfs.errors import Code, FlyfsError
+from flyfs.errors import Code, FlyfsError, error
 from flyfs.proto import mgmtd_pb2
 from flyfs.routing import MgmtdClient, Routing
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HEARTBEAT_S = 1.0
+# A storage node stops serving this share of the lease (at least 1 s) before its lease
+# runs out on its own clock (DESIGN.md, "Fencing").
+FENCE_MARGIN_SHARE = 0.2
+MIN_FENCE_MARGIN_S = 1.0
 
 Reports = Callable[[], Sequence[mgmtd_pb2.TargetReport]]
 Acknowledged = Callable[[mgmtd_pb2.HeartbeatResponse], Awaitable[None]]
+
+
+def fence_margin_s(lease_s: float) -> float:
+    return max(lease_s * FENCE_MARGIN_SHARE, MIN_FENCE_MARGIN_S)
+
+
+def check_lease(lease_s: float, heartbeat_interval_s: float) -> None:
+    """Refuse timing under which a node would fence itself between two heartbeats: the
+    lease minus the fence margin must span at least two heartbeat intervals."""
+    room = lease_s - fence_margin_s(lease_s)
+    if heartbeat_interval_s <= 0 or room < 2 * heartbeat_interval_s:
+        raise error(
+            Code.INVALID_ARGUMENT,
+            f"lease_s {lease_s:g} leaves {room:g} s before a node fences itself; at least"
+            f" two heartbeat intervals ({2 * heartbeat_interval_s:g} s) are needed",
+        )
 
 
 class Heartbeater:

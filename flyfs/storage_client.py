@@ -53,9 +53,17 @@ class StorageClient:
         self.tagger = tagger or RequestTagger()
         self.buffers = BufferPool()
 
-    async def read(self, address: Address, ranges: Sequence[RangeRead]) -> list[RangeResult]:
-        """Read a batch of ranges from one node in one request."""
+    async def read(
+        self, address: Address, ranges: Sequence[RangeRead], committed_on_pending: bool = False
+    ) -> list[RangeResult]:
+        """Read a batch of ranges from one node in one request.
+
+        `committed_on_pending`: a chunk with a pending version answers its
+        committed bytes instead of NOT_COMMITTED (right at a chain's tail,
+        whose committed version is the chain's).
+        """
         header = data_pb2.RequestHeader()
+        header.read.committed_on_pending = committed_on_pending
         for r in ranges:
             header.read.ranges.add(
                 chunk_id=r.chunk_id, chain=r.chain, offset=r.offset, length=r.length

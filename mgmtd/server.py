@@ -7,6 +7,7 @@ import logging
 
 import grpc
 
+from flyfs.heartbeats import check_lease
 from flyfs.kv import open_database
 from flyfs.logs import setup_logging
 from flyfs.process import install_stop_signals, write_ready_file
@@ -25,6 +26,7 @@ STOP_GRACE_S = 2.0
 
 
 async def serve(config: MgmtdConfig) -> None:
+    check_lease(config.lease_s, config.heartbeat_interval_s)
     db = open_database(config.kv)
     try:
         state = await ClusterState.open(db, config)

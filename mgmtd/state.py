@@ -8,13 +8,14 @@ asyncio lock (they are rare: registrations, chain tables, state changes),
 so an operation always sees the result of the one before.
 
 The routing version grows by one with every change of routing content
-(nodes, targets, chains, tables, public and local target states, addresses,
+(nodes, targets, chains, tables, public target states, addresses,
 incarnations), never otherwise, and it lives in the KV, so it only grows
 across restarts.  What changes on every heartbeat is kept in memory only and
-is *not* versioned: last heartbeat times and each target's space and resync
-progress.  They are overlaid on every routing mgmtd sends, so a caller that
-wants fresh space (`flyfs df`) asks with `known_version` 0; a watcher that
-polls with its known version is never woken by them.
+is *not* versioned: last heartbeat times and each target's local state,
+space, repairs and resync progress.  They are overlaid on every routing
+mgmtd sends, so a caller that wants fresh space (`flyfs df`) asks with
+`known_version` 0; a watcher that polls with its known version is never
+woken by them.
 
 After a restart every known node counts as having just heartbeated: it gets
 one lease of grace to reach the new mgmtd before it may be declared gone.
@@ -130,6 +131,7 @@ class ClusterState:
                 target.used_bytes = report.used_bytes
                 target.chunk_count = report.chunk_count
                 target.repaired_chunks = report.repaired_chunks
+                target.local_state = report.local_state
                 target.sync.CopyFrom(report.sync)
         return info
 
@@ -205,11 +207,9 @@ class ClusterState:
         return response
 
     async def heartbeat(self, request: mgmtd_pb2.HeartbeatRequest) -> mgmtd_pb2.HeartbeatResponse:
-        """Record a heartbeat; a changed local target state is a routing change."""
-        changed = _check_heartbeat(self.model, request)
+        """Record a heartbeat: its reports are live figures, nothing is versioned."""
+        _check_heartbeat(self.model, request)
         self.live.beat(request.node_id, self.clock(), request.targets)
-        if changed:
-            await self.change(lambda m: _apply_local_states(m, request))
         return mgmtd_pb2.HeartbeatResponse(
             sent_monotonic_ns=request.sent_monotonic_ns,
             routing_version=self.model.routing_version,
@@ -225,17 +225,19 @@ class ClusterState:
     def facts(self, now: float) -> dict[int, TargetFacts]:
         """What the chain-update rule needs per target, as of `now` (mgmtd's clock).
 
-        A target's UPTODATE counts only if its node judged it under the
-        chain's current version (TargetReport.chain_version): a report built
-        from older routing never ends a resync.
+        The local state is the newest report's, with the chain version that
+        report names (never the stored state with a newer report's version:
+        the two are not written together).  UPTODATE counts only if the node
+        judged it under the chain's current version: a report built from
+        older routing never ends a resync.
         """
         limit = self.move_after_s
         alive = {n for n, beat in self.live.beat_monotonic.items() if now - beat <= limit}
         facts = {}
         for t in self.model.targets.values():
-            local_state = t.local_state
             report = self.live.reports.get(t.target_id)
             chain = self.model.chains.get(t.chain_id)
+            local_state = report.local_state if report is not None else t.local_state
             if local_state == UPTODATE and (
                 report is None or chain is None or report.chain_version != chain.chain_version
             ):
@@ -277,8 +279,8 @@ def _step_chains(
     return changed
 
 
-def _check_heartbeat(model: ClusterModel, request: mgmtd_pb2.HeartbeatRequest) -> bool:
-    """Refuse a superseded incarnation or foreign targets; True if a local state changed."""
+def _check_heartbeat(model: ClusterModel, request: mgmtd_pb2.HeartbeatRequest) -> None:
+    """Refuse a superseded incarnation or foreign targets."""
     node = model.nodes.get(request.node_id)
     if node is None or node.incarnation != request.incarnation:
         raise error(
@@ -286,7 +288,6 @@ def _check_heartbeat(model: ClusterModel, request: mgmtd_pb2.HeartbeatRequest) -
             f"node {request.node_id} incarnation {request.incarnation} is not registered"
             " (register again)",
         )
-    changed = False
     for report in request.targets:
         target = model.targets.get(report.target_id)
         if target is None or target.node_id != request.node_id:
@@ -294,11 +295,3 @@ def _check_heartbeat(model: ClusterModel, request: mgmtd_pb2.HeartbeatRequest) -
                 Code.INVALID_ARGUMENT,
                 f"target {report.target_id} is not a target of node {request.node_id}",
             )
-        changed |= target.local_state != report.local_state
-    return changed
-
-
-def _apply_local_states(model: ClusterModel, request: mgmtd_pb2.HeartbeatRequest) -> None:
-    _check_heartbeat(model, request)  # the node may have re-registered meanwhile
-    for report in request.targets:
-        model.targets[report.target_id].local_state = report.local_state

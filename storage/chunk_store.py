@@ -302,6 +302,32 @@ class ChunkStore:
             pending_length=e.pending.length if e.pending else None,
         )
 
+    def committed_meta(self, chunk_id: bytes) -> ChunkInfo | None:
+        """The committed version alone, as resync and repair install it elsewhere.
+
+        Unlike :meth:`meta`, nothing comes from a pending version: its
+        writer's sequence must not travel in the client map of a version
+        that does not hold its write (a retry would be taken as applied).
+        """
+        cid = self._check_id(chunk_id)
+        with self._lock(cid):
+            e = self._entry(cid)
+            c = e.committed if e else None
+            if c is None:
+                return None
+            return ChunkInfo(
+                chunk_id=cid,
+                update_ver=c.version,
+                commit_ver=c.version,
+                chain_ver=c.chain_ver,
+                length=c.length,
+                chunk_size=c.chunk_size,
+                block_crcs=c.block_crcs,
+                clients=c.clients,
+                evicted=c.evicted,
+                update_by=c.writer,
+            )
+
     def meta(self, chunk_id: bytes) -> ChunkInfo | None:
         """The chunk's metadata, or None if it does not exist."""
         cid = self._check_id(chunk_id)
@@ -745,13 +771,6 @@ class ChunkStore:
             for d in dirs:
                 fsync_dir(d)
         return removed
-
-    def remove_range(
-        self, begin: bytes, end: bytes, limit: int = LIST_LIMIT_DEFAULT
-    ) -> tuple[int, bool]:
-        """Remove up to `limit` chunks in `[begin, end)`: `(removed, more left)`."""
-        infos, next_begin = self.list_chunks(begin, end, limit)
-        return self.remove(i.chunk_id for i in infos), bool(next_begin)
 
     # ---- the one way a chunk file is made ------------------------------------
 

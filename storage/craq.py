@@ -219,10 +219,13 @@ def _replicate(view: ChainView, me: int, update: Update) -> Generator[Effect, ob
         try:
             yield Forward(successor, outgoing)
         except FlyfsError as exc:
-            if exc.code != Code.STALE_VERSION:
+            if exc.code != Code.STALE_VERSION or successor == view.syncing:
                 raise
             # Versions are never reused: the successor committed this very one
             # already (a re-forward after a lost reply), so it is done there.
+            # Not so for a target being resynced: it may still hold a newer-numbered
+            # copy of a chunk the chain removed and wrote again; the update fails
+            # until the resync has replaced that copy.
     committed = yield Commit(update.update_ver)
     assert isinstance(committed, Outcome)
     return committed

@@ -17,7 +17,7 @@ import socket
 import time
 
 from flyfs.errors import Code, FlyfsError, error
-from flyfs.heartbeats import Heartbeater
+from flyfs.heartbeats import Heartbeater, fence_margin_s
 from flyfs.proto import common_pb2, mgmtd_pb2
 from flyfs.routing import MgmtdClient, Routing, RoutingWatcher
 from flyfs.tasks import cancel_and_wait
@@ -27,9 +27,6 @@ from .targets import Target, Targets
 
 UPTODATE = mgmtd_pb2.LOCAL_TARGET_STATE_UPTODATE
 ONLINE = mgmtd_pb2.LOCAL_TARGET_STATE_ONLINE
-
-# The fence closes this share of the lease early, at least 1 s.
-FENCE_MARGIN_SHARE = 0.2
 
 
 class Membership:
@@ -90,7 +87,7 @@ class Membership:
 
     def _set_lease(self, lease_ms: int) -> None:
         self._lease_ns = lease_ms * 1_000_000
-        self._margin_ns = max(int(self._lease_ns * FENCE_MARGIN_SHARE), 1_000_000_000)
+        self._margin_ns = int(fence_margin_s(lease_ms / 1000) * 1e9)
 
     def _reports(self) -> list[mgmtd_pb2.TargetReport]:
         reports = []

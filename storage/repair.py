@@ -76,11 +76,19 @@ class Repairer:
         """True if a bad copy was replaced by a good replica's."""
         store = target.store
         async with self._locks.hold((target.target_id, chunk_id)):
-            mine = await self._run_io(lambda: store.meta(chunk_id))
-            if mine is None or mine.commit_ver == 0:
+            info = await self._run_io(lambda: store.meta(chunk_id))
+            if info is None or info.commit_ver == 0:
+                return False
+            if info.pending:
+                # Installing would drop the pending version, the only copy here of an
+                # update whose retry would then be taken as applied: wait for its commit.
+                log.info("repair of chunk %s waits: a version is pending", chunk_id.hex())
                 return False
             bad = await self._run_io(lambda: store.verify(chunk_id))
             if not bad:
+                return False
+            mine = await self._run_io(lambda: store.committed_meta(chunk_id))
+            if mine is None:
                 return False
             routing = self._routing()
             chain_id = routing.target(target.target_id).chain_id

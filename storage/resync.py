@@ -5,13 +5,14 @@ ones (flyfs.chains).  From then on writes reach it as full-chunk replaces
 (flyfs.storage.craq), and the chain's serving tail runs one sync here:
 
 1. list the syncing target's chunks (metadata and block CRCs), then its
-   own (in that order: a chunk created between the two listings was
-   forwarded to the syncing target too, so nothing new looks stale);
-2. remove the chunks the syncing target should not have;
-3. for each own chunk, under the chunk's lock (so no write of it is half
-   way down the chain), compare committed version, length and block CRCs,
-   and push the whole committed chunk where they differ (the receiver
-   installs exactly that version);
+   own;
+2. for each chunk of either list, under this replica's lock of that chunk
+   (so no update of it is half way down the chain, and no remove), look
+   again: nothing committed here means the receiver must not have it
+   either (removed there); otherwise compare committed version, length,
+   block CRCs and client map, and push the whole committed version where
+   they differ (the receiver installs exactly that: data, versions and
+   client map, never a pending writer's sequence);
 4. send SyncDone under the chain version it ran under; the target then
    reports UPTODATE for that version, and mgmtd makes it SERVING.
 
@@ -31,7 +32,7 @@ from typing import TypeVar
 
 import crc32c
 
-from flyfs.errors import FlyfsError
+from flyfs.errors import Code, FlyfsError
 from flyfs.proto import common_pb2, data_pb2, mgmtd_pb2
 from flyfs.routing import Routing
 from flyfs.tasks import cancel_and_wait
@@ -71,12 +72,14 @@ def job_of(routing: Routing, target_id: int) -> Job | None:
 
 
 def same_committed(mine: ChunkInfo, theirs: data_pb2.ChunkMeta) -> bool:
-    """Whether the receiver holds exactly this committed version and nothing pending."""
+    """Whether the receiver holds exactly this committed version, with the same client
+    map (a retry must be recognised there as here), and nothing pending."""
     return (
         theirs.commit_ver == mine.commit_ver
         and theirs.update_ver == theirs.commit_ver
         and theirs.length == mine.length
         and tuple(theirs.block_crc32c) == mine.block_crcs
+        and tuple((bytes(c.client_id), c.sequence) for c in theirs.clients) == mine.clients
     )
 
 
@@ -90,9 +93,11 @@ class Resyncer:
         forwarder: Forwarder,
         run_io: RunIo,
         bytes_per_s: int = 0,
+        on_bad_chunk: Callable[[Target, bytes], None] | None = None,
     ) -> None:
         self._targets = targets
         self._bytes_per_s = bytes_per_s  # 0: unlimited
+        self._on_bad_chunk = on_bad_chunk  # the repair hook
         self._routing = routing
         self._fence = fence  # raises FENCED: a fenced node pushes nothing
         self._locks = locks
@@ -148,7 +153,8 @@ class Resyncer:
         )
         try:
             await self._push_all(target, job, target.sync)
-        except Exception as exc:  # a sync that fails for any reason starts over
+        except Exception as failure:  # a sync that fails for any reason starts over
+            exc = failure.exceptions[0] if isinstance(failure, ExceptionGroup) else failure
             expected = isinstance(exc, FlyfsError | OSError)
             log.warning(
                 "resync of target %d from %d failed, will start again: %s",
@@ -180,11 +186,11 @@ class Resyncer:
         address = self._routing().data_address(to)
         theirs = await self._list_remote(address, chain)
         mine = await self._run_io(target.store.chunk_ids)
-        progress.chunks_total = len(mine)
         mine_set = set(mine)
-        extra = [cid for cid in theirs if cid not in mine_set]
-        for at in range(0, len(extra), LIST_PAGE):
-            await self._remove(address, chain, target.target_id, extra[at : at + LIST_PAGE])
+        # Chunks only the receiver has go through the same per-chunk step, under this
+        # replica's lock: one created here since the listing is pushed, not removed.
+        todo = mine + [cid for cid in theirs if cid not in mine_set]
+        progress.chunks_total = len(todo)
         gate = asyncio.Semaphore(PUSHES_IN_FLIGHT)
         started = time.monotonic()
 
@@ -195,7 +201,9 @@ class Resyncer:
                     ahead = progress.bytes_done / self._bytes_per_s - (time.monotonic() - started)
                     await asyncio.sleep(max(0.0, ahead))
 
-        await asyncio.gather(*(one(cid) for cid in mine))
+        async with asyncio.TaskGroup() as pushes:  # the first failure cancels the rest
+            for cid in todo:
+                pushes.create_task(one(cid))
         self._fence()
         done = data_pb2.RequestHeader()
         done.sync_done.chain.CopyFrom(chain)
@@ -245,15 +253,19 @@ class Resyncer:
         me, store = target.target_id, target.store
         async with self._locks.hold((me, cid)):
             self._fence()
-            mine = await self._run_io(lambda: store.meta(cid))
-            if mine is None or mine.commit_ver == 0:
+            mine = await self._run_io(lambda: store.committed_meta(cid))
+            if mine is None:
                 # Nothing committed here: the chain holds no such chunk (a pending
-                # version, if any, is re-forwarded whole by the next update).
-                if theirs is not None and theirs.commit_ver:
+                # version, if any, is re-forwarded whole by the chunk's next update).
+                if theirs is not None:
                     await self._remove(address, chain, me, [cid])
             elif theirs is None or not same_committed(mine, theirs):
-                # 1 copy kernel -> user (read and verified), 0 more to the socket.
-                data = await self._run_io(lambda: store.read(cid, 0, mine.length))
+                try:  # 1 copy kernel -> user (read and verified), 0 more to the socket
+                    data = await self._run_io(lambda: store.read(cid, 0, mine.length))
+                except FlyfsError as exc:
+                    if exc.code == Code.CHECKSUM_MISMATCH and self._on_bad_chunk is not None:
+                        self._on_bad_chunk(target, cid)  # the sync starts over once repaired
+                    raise
                 header = data_pb2.RequestHeader()
                 w = header.write
                 w.chunk_id, w.offset, w.length, w.chunk_size = cid, 0, len(data), mine.chunk_size

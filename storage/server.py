@@ -88,6 +88,7 @@ async def serve(config: StorageConfig) -> None:
             forwarder,
             service.in_io,
             config.resync_bytes_per_s,
+            repairer.request,
         )
     server = DataServer(
         service.handle,

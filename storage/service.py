@@ -23,6 +23,7 @@ buffer (0 copies in Python).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import resource
@@ -426,13 +427,19 @@ class StorageService:
         store = target.store
         response = data_pb2.ResponseHeader()
         if request.chunk_ids:
-            response.remove.removed = await self.in_io(lambda: store.remove(request.chunk_ids))
+            ids = sorted({bytes(c) for c in request.chunk_ids})
         else:
             limit = request.limit or 1000
-            removed, more = await self.in_io(
-                lambda: store.remove_range(request.range_begin, request.range_end, limit)
+            infos, next_begin = await self.in_io(
+                lambda: store.list_chunks(request.range_begin, request.range_end, limit)
             )
-            response.remove.removed, response.remove.more = removed, more
+            ids, response.remove.more = [i.chunk_id for i in infos], bool(next_begin)
+        # Under each chunk's lock (taken in id order, so two removes never deadlock): a
+        # resync push of the chunk is then wholly before the removal or sees it gone.
+        async with contextlib.AsyncExitStack() as held:
+            for cid in ids:
+                await held.enter_async_context(self.chunk_locks.hold((me, cid)))
+            response.remove.removed = await self.in_io(lambda: store.remove(ids))
         # The successor as routing has it now: one that became SYNCING while this
         # replica removed must not keep chunks its resync may have passed.
         _, view = self.placement.locate(request.chain)

@@ -70,7 +70,7 @@ def test_kill_head_middle_tail_under_load(cluster: LocalCluster) -> None:
         f"writes resumed after {', '.join(f'{s:.1f} s' for s in stalls)};"
         f" {len(load.acked)} files, {load.reads} reads"
     )
-    assert load.torn == []
+    assert load.torn == [] and load.errors == []
     assert load.verify_all() == []
     routing = cluster.routing()
     cluster.down()

@@ -39,7 +39,7 @@ def _finish(cluster: LocalCluster, load_or_fs, expected: dict[str, bytes] | None
     """Every chain serving again, every acknowledged file intact, replicas byte-identical."""
     wait_for(lambda: all_serving(cluster), 120, "every chain to serve again")
     if isinstance(load_or_fs, Load):
-        assert load_or_fs.torn == []
+        assert load_or_fs.torn == [] and load_or_fs.errors == []
         assert load_or_fs.verify_all() == []
     else:
         for path, data in (expected or {}).items():

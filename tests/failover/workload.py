@@ -36,12 +36,20 @@ def filesystem(cluster: LocalCluster, **options: object) -> FlyfsFileSystem:
 
 @dataclass
 class Load:
+    """Writes new files, and now and then overwrites or removes an acknowledged one (so
+    removals and whole-chunk rewrites run during failovers and resyncs too)."""
+
     fs: FlyfsFileSystem
     root: str
     max_bytes: int = 20 << 20
     readers: int = 2
-    acked: dict[str, str] = field(default_factory=dict)  # path -> sha256
+    acked: dict[str, str] = field(default_factory=dict)  # path -> sha256 acknowledged
+    # What a reader may see at a path now: the acknowledged content, and while an
+    # overwrite is under way the new one too (a `wb` file is replaced whole at close).
+    allowed: dict[str, set[str]] = field(default_factory=dict)
+    removing: set[str] = field(default_factory=set)  # being or already removed
     ack_times: list[float] = field(default_factory=list)
+    acks: int = 0
     reads: int = 0
     torn: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -67,10 +75,10 @@ class Load:
             assert not thread.is_alive(), "a load thread did not stop"
 
     def wait_acked(self, count: int, timeout_s: float = 60.0) -> None:
-        """Until `count` more files are acknowledged than now."""
+        """Until `count` more writes are acknowledged than now."""
         with self._lock:
-            target = len(self.acked) + count
-        wait_for(lambda: len(self.acked) >= target, timeout_s, f"{count} more files written")
+            target = self.acks + count
+        wait_for(lambda: self.acks >= target, timeout_s, f"{count} more writes acknowledged")
 
     def resumed_after(self, moment: float) -> float | None:
         """Seconds from `moment` to the first write acknowledged after it."""
@@ -86,20 +94,42 @@ class Load:
 
     def _write(self) -> None:
         rng = random.Random(7)
-        n = 0
-        while not self.stop.is_set() and n < 100_000:
-            size = rng.randrange(1, self.max_bytes)
-            data = os.urandom(size)
-            path = f"{self.root}/f{n:05d}"
-            n += 1
-            try:
-                self.fs.pipe_file(path, data)
-            except OSError as exc:
-                self.errors.append(f"write {path}: {exc!r}")
-                continue
+        for n in range(100_000):  # until stopped
+            if self.stop.is_set():
+                return
             with self._lock:
-                self.acked[path] = hashlib.sha256(data).hexdigest()
-                self.ack_times.append(time.monotonic())
+                settled = sorted(p for p in self.acked if p not in self.removing)
+            if n % 6 == 5 and len(settled) > 4:
+                self._remove(rng.choice(settled))
+            else:
+                path = rng.choice(settled) if n % 4 == 3 and settled else f"{self.root}/f{n:05d}"
+                self._put(path, os.urandom(rng.randrange(1, self.max_bytes)))
+
+    def _put(self, path: str, data: bytes) -> None:
+        digest = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            self.allowed.setdefault(path, set()).add(digest)
+        try:
+            self.fs.pipe_file(path, data)
+        except OSError as exc:
+            self.errors.append(f"write {path}: {exc!r}")
+            return
+        with self._lock:
+            self.acked[path] = digest
+            self.allowed[path] = {digest}
+            self.acks += 1
+            self.ack_times.append(time.monotonic())
+
+    def _remove(self, path: str) -> None:
+        with self._lock:
+            self.removing.add(path)
+        try:
+            self.fs.rm_file(path)
+        except OSError as exc:
+            self.errors.append(f"remove {path}: {exc!r}")
+            return
+        with self._lock:
+            del self.acked[path]
 
     def _read(self, seed: int) -> None:
         rng = random.Random(seed)
@@ -110,13 +140,21 @@ class Load:
                 time.sleep(0.05)
                 continue
             path = rng.choice(paths)
+            with self._lock:
+                before = set(self.allowed[path])
             try:
                 data = self.fs.cat_file(path)
+            except FileNotFoundError:
+                if path not in self.removing:
+                    self.errors.append(f"read {path}: vanished")
+                continue
             except OSError as exc:
                 self.errors.append(f"read {path}: {exc!r}")
                 continue
             self.reads += 1
-            if hashlib.sha256(data).hexdigest() != self.acked[path]:
+            with self._lock:
+                after = self.allowed[path]
+            if hashlib.sha256(data).hexdigest() not in before | after:
                 self.torn.append(path)
 
     def verify_all(self) -> list[str]:
@@ -163,7 +201,7 @@ def compare_replicas(routing: Routing, dirs: dict[int, Path]) -> tuple[int, list
     """On a stopped cluster: (chunks checked, differences) over every chain's targets.
 
     Opens each target's chunk store directly and requires, per chunk, the
-    same committed version and the same bytes on every replica, and no
+    same committed version, client map and bytes on every replica, and no
     pending version anywhere.
     """
     problems: list[str] = []
@@ -182,8 +220,8 @@ def compare_replicas(routing: Routing, dirs: dict[int, Path]) -> tuple[int, list
                     continue
                 if info.pending:
                     problems.append(f"chain {chain.chain_id}: {cid.hex()} pending on {t}")
-                seen[t] = (info.commit_ver, store.read(cid, 0, info.length))
+                seen[t] = (info.commit_ver, info.clients, store.read(cid, 0, info.length))
             if len(set(seen.values())) > 1:
-                versions = {t: v for t, (v, _) in seen.items()}
+                versions = {t: v for t, (v, _, _) in seen.items()}
                 problems.append(f"chain {chain.chain_id}: {cid.hex()} differs: {versions}")
     return checked, problems

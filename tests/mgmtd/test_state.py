@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from mgmtd_harness import STORAGE, UPTODATE
 
 from flyfs.chains import LASTSRV, OFFLINE, ONLINE, SERVING, SYNCING, WAITING
+from flyfs.errors import Code, FlyfsError
+from flyfs.heartbeats import check_lease
 from flyfs.kv import KvConfig, open_database
 from flyfs.mgmtd import create_chains
 from flyfs.mgmtd.config import MgmtdConfig
@@ -150,3 +153,34 @@ def test_syncing_ends_only_with_uptodate_for_the_current_chain_version(tmp_path)
         assert state.model.members(1)[-1] == (head, SERVING)
     finally:
         db.close()
+
+
+def test_a_live_report_is_judged_whole_not_mixed_with_the_stored_state(tmp_path):
+    """A report stored in memory before its model change lands must not pair the old
+    stored UPTODATE with its own (current) chain version."""
+    clock = [100.0]
+    state, _, db = _chained_state(tmp_path, clock)
+    try:
+        head = state.model.members(1)[0][0]
+        reg = register(state, head // 10)
+        for _ in range(3):
+            asyncio.run(state.update_chains(clock[0]))
+        assert dict(state.model.members(1))[head] == SYNCING
+        assert state.model.targets[head].local_state == UPTODATE  # stored from before
+        report = mgmtd_pb2.TargetReport(
+            target_id=head, local_state=ONLINE, chain_version=state.model.chains[1].chain_version
+        )
+        state.live.beat(reg.node_id, clock[0], [report])  # the model update has not run yet
+        asyncio.run(state.update_chains(clock[0]))
+        assert dict(state.model.members(1))[head] == SYNCING
+    finally:
+        db.close()
+
+
+def test_a_lease_a_node_would_be_fenced_within_is_refused():
+    check_lease(10.0, 1.0)
+    check_lease(3.0, 0.3)
+    for lease, heartbeat in ((1.0, 0.1), (1.5, 1.0), (10.0, 5.0), (10.0, 0.0)):
+        with pytest.raises(FlyfsError) as refused:
+            check_lease(lease, heartbeat)
+        assert refused.value.code == Code.INVALID_ARGUMENT
