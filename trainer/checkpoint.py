@@ -10,7 +10,9 @@
   which needs `makedirs`, `open`, `exists` and an atomic rename (its
   `.metadata` is written to a temporary name and renamed).  Files are not
   fsynced by DCP (`sync_files=False`): flyfs files have no descriptor, and
-  `close()` returns only once every replica committed every byte.
+  `close()` returns only once every replica committed every byte.  torch
+  2.13 keeps the fsspec writer and reader in a private module
+  (`torch.distributed.checkpoint._fsspec_filesystem`), not exported.
 """
 
 from __future__ import annotations
@@ -50,15 +52,15 @@ def load(url: str) -> dict[str, Any]:
 
 def dcp_save(url: str, state: dict[str, Any]) -> None:
     """`state` as a `torch.distributed.checkpoint` directory at `url`, from this process alone."""
-    from torch.distributed.checkpoint import FsspecWriter
     from torch.distributed.checkpoint import save as save_dcp
+    from torch.distributed.checkpoint._fsspec_filesystem import FsspecWriter
 
     save_dcp(state, storage_writer=FsspecWriter(url, sync_files=False), no_dist=True)
 
 
 def dcp_load(url: str, state: dict[str, Any]) -> None:
     """Fill `state`'s tensors in place (and replace its other values) from the DCP dir at `url`."""
-    from torch.distributed.checkpoint import FsspecReader
     from torch.distributed.checkpoint import load as load_dcp
+    from torch.distributed.checkpoint._fsspec_filesystem import FsspecReader
 
     load_dcp(state, storage_reader=FsspecReader(url), no_dist=True)

@@ -91,9 +91,18 @@ def build_tokens(max_bytes: int) -> tuple[bytes, int]:
     return SEPARATOR.join(parts)[:max_bytes], len(parts)
 
 
-def write_corpus(url: str, tokens: bytes, documents: int, shards: int = 8) -> CorpusIndex:
-    """Cut `tokens` into `shards` nearly equal files under `url`, then write the index."""
-    fs, root = url_to_fs(url)
+def write_corpus(
+    url: str,
+    tokens: bytes,
+    documents: int,
+    shards: int = 8,
+    storage_options: dict[str, Any] | None = None,
+) -> CorpusIndex:
+    """Cut `tokens` into `shards` nearly equal files under `url`, then write the index.
+
+    `storage_options` go to the filesystem (e.g. flyfs's `chunk_size`).
+    """
+    fs, root = url_to_fs(url, **(storage_options or {}))
     fs.makedirs(root, exist_ok=True)
     bounds = [len(tokens) * i // shards for i in range(shards + 1)]
     written = []
@@ -107,7 +116,9 @@ def write_corpus(url: str, tokens: bytes, documents: int, shards: int = 8) -> Co
     return index
 
 
-def read_index(url: str) -> tuple[AbstractFileSystem, str, CorpusIndex]:
+def read_index(
+    url: str, storage_options: dict[str, Any] | None = None
+) -> tuple[AbstractFileSystem, str, CorpusIndex]:
     """The corpus at `url`: its filesystem, its directory on it, and its index."""
-    fs, root = url_to_fs(url)
+    fs, root = url_to_fs(url, **(storage_options or {}))
     return fs, root, CorpusIndex.from_json(fs.cat_file(posixpath.join(root, INDEX)))

@@ -18,7 +18,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import posixpath
+import random
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -29,9 +31,11 @@ from flyfs.trainer.corpus import read_index
 class TokenWindows(Dataset[torch.Tensor]):
     """Windows of `seq_len + 1` uint8 tokens over the corpus at an fsspec URL."""
 
-    def __init__(self, url: str, seq_len: int) -> None:
+    def __init__(
+        self, url: str, seq_len: int, storage_options: dict[str, Any] | None = None
+    ) -> None:
         self.url, self.seq_len = url, seq_len
-        self.fs, root, self.index = read_index(url)
+        self.fs, root, self.index = read_index(url, storage_options)
         self.paths = [posixpath.join(root, s.path) for s in self.index.shards]
         counts = [max(0, s.tokens - seq_len) for s in self.index.shards]
         self.firsts = [0, *itertools.accumulate(counts)]  # first item of each shard
@@ -74,8 +78,9 @@ class SeededBatches(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         for k in range(self.first, self.last):
-            generator = torch.Generator().manual_seed((self.seed << 32) + k)
-            yield torch.randint(self.items, (self.batch_size,), generator=generator).tolist()
+            # A string seed is hashed whole (SHA-512); torch's generator keeps only 32 bits.
+            rng = random.Random(f"{self.seed}/{k}")
+            yield [rng.randrange(self.items) for _ in range(self.batch_size)]
 
 
 def batch_loader(

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 
+from flyfs.trainer import checkpoint
 from flyfs.trainer.dataset import TokenWindows, batch_loader
 from flyfs.trainer.model import ByteTransformer, ModelConfig, next_token_loss
 
@@ -89,6 +91,30 @@ class Learner:
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = state["step"]
         torch.set_rng_state(state["rng"])
+
+    def save_dcp(self, url: str) -> None:
+        """The same state as a `torch.distributed.checkpoint` directory (tensors by name)."""
+        model, optimizer = get_state_dict(self.model, self.optimizer)
+        checkpoint.dcp_save(url, self._dcp_state(model, optimizer))
+
+    def load_dcp(self, url: str) -> None:
+        """Restore what :meth:`save_dcp` wrote: DCP loads into this learner's own tensors."""
+        model, optimizer = get_state_dict(self.model, self.optimizer)
+        state = self._dcp_state(model, optimizer)
+        checkpoint.dcp_load(url, state)
+        set_state_dict(
+            self.model, self.optimizer, model_state_dict=model, optim_state_dict=optimizer
+        )
+        self.step = state["step"]
+        torch.set_rng_state(state["rng"])
+
+    def _dcp_state(self, model: dict[str, Any], optimizer: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "model": model,
+            "optimizer": optimizer,
+            "step": self.step,
+            "rng": torch.get_rng_state(),
+        }
 
 
 @dataclass(frozen=True)
