@@ -20,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import uuid
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -55,7 +57,8 @@ def dcp_save(url: str, state: dict[str, Any]) -> None:
     from torch.distributed.checkpoint import save as save_dcp
     from torch.distributed.checkpoint._fsspec_filesystem import FsspecWriter
 
-    save_dcp(state, storage_writer=FsspecWriter(url, sync_files=False), no_dist=True)
+    with _single_process():
+        save_dcp(state, storage_writer=FsspecWriter(url, sync_files=False), no_dist=True)
 
 
 def dcp_load(url: str, state: dict[str, Any]) -> None:
@@ -63,4 +66,13 @@ def dcp_load(url: str, state: dict[str, Any]) -> None:
     from torch.distributed.checkpoint import load as load_dcp
     from torch.distributed.checkpoint._fsspec_filesystem import FsspecReader
 
-    load_dcp(state, storage_reader=FsspecReader(url), no_dist=True)
+    with _single_process():
+        load_dcp(state, storage_reader=FsspecReader(url), no_dist=True)
+
+
+@contextlib.contextmanager
+def _single_process() -> Iterator[None]:
+    """DCP warns that it assumes one process even when told so (`no_dist=True`): it is meant."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        yield

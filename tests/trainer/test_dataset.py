@@ -1,4 +1,4 @@
-"""Training windows read from flyfs are byte for byte the corpus, alone and in DataLoader workers."""
+"""Training windows read from flyfs are byte for byte the corpus, alone and in workers."""
 
 from __future__ import annotations
 
