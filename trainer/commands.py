@@ -2,9 +2,10 @@
 
 The `flyfs` CLI (`flyfs.cli.trainer`) and `python -m flyfs.trainer` both
 use this module, so the two spell every option alike.  torch is imported
-only when a command runs.  URLs are fsspec URLs: `flyfs:///path` on the
-default cluster (`FLYFS_CLUSTER`, else `$FLYFS_HOME/cluster.json`),
-`flyfs://HOST:PORT/path`, a local path, `memory://...`.
+only when a command runs.  Locations are read as every `flyfs` command
+reads paths: `/path` is on the default cluster (`FLYFS_CLUSTER`, else
+`$FLYFS_HOME/cluster.json`), `flyfs://HOST:PORT/path` on a named one; any
+other fsspec URL works too (`file:///local/dir`, `memory://x`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,19 @@ import sys
 import time
 
 MiB = 1 << 20
-DEFAULT_CORPUS = "flyfs:///trainer/corpus"
-DEFAULT_CHECKPOINT = "flyfs:///trainer/checkpoint.pt"
+DEFAULT_CORPUS = "/trainer/corpus"
+DEFAULT_CHECKPOINT = "/trainer/checkpoint.pt"
+
+
+def location(text: str) -> str:
+    """argparse type: an fsspec URL; an absolute path means the default flyfs cluster."""
+    if "://" in text:
+        return text
+    if not text.startswith("/"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use /path (the default cluster), flyfs://HOST:PORT/path or file:///path"
+        )
+    return f"flyfs://{text}"
 
 
 def _positive_int(text: str) -> int:
@@ -28,12 +40,16 @@ def _positive_int(text: str) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="trainer_command", metavar="TRAINER_COMMAND", required=True)
     prepare = sub.add_parser("prepare", help="build the byte-token corpus from CPython's own text")
-    prepare.add_argument("--out", default=DEFAULT_CORPUS, help=f"(default {DEFAULT_CORPUS})")
+    prepare.add_argument(
+        "--out", type=location, default=DEFAULT_CORPUS, help=f"(default {DEFAULT_CORPUS})"
+    )
     prepare.add_argument("--megabytes", type=_positive_int, default=16, help="(default 16)")
     prepare.add_argument("--shards", type=_positive_int, default=8, help="(default 8)")
 
     train = sub.add_parser("train", help="train the byte transformer on the corpus")
-    train.add_argument("--data", default=DEFAULT_CORPUS, help=f"(default {DEFAULT_CORPUS})")
+    train.add_argument(
+        "--data", type=location, default=DEFAULT_CORPUS, help=f"(default {DEFAULT_CORPUS})"
+    )
     train.add_argument("--steps", type=_positive_int, default=200, help="train up to this step")
     train.add_argument("--batch-size", type=_positive_int, default=16, help="(default 16)")
     train.add_argument("--seq-len", type=_positive_int, default=128, help="(default 128)")
@@ -41,7 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--seed", type=int, default=0, help="(default 0)")
     train.add_argument("--workers", type=int, default=2, help="DataLoader workers (default 2)")
     train.add_argument(
-        "--checkpoint", default=DEFAULT_CHECKPOINT, help=f"(default {DEFAULT_CHECKPOINT})"
+        "--checkpoint",
+        type=location,
+        default=DEFAULT_CHECKPOINT,
+        help=f"(default {DEFAULT_CHECKPOINT})",
     )
     train.add_argument(
         "--checkpoint-every", type=_positive_int, help="steps between saves (default: at the end)"
@@ -55,7 +74,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     generate = sub.add_parser("generate", help="sample text from a checkpoint")
     generate.add_argument(
-        "--checkpoint", default=DEFAULT_CHECKPOINT, help=f"(default {DEFAULT_CHECKPOINT})"
+        "--checkpoint",
+        type=location,
+        default=DEFAULT_CHECKPOINT,
+        help=f"(default {DEFAULT_CHECKPOINT})",
     )
     generate.add_argument("--prompt", default="def ", help="(default 'def ')")
     generate.add_argument("--tokens", type=_positive_int, default=200, help="bytes to generate")
