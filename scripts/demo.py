@@ -199,8 +199,8 @@ def the_workload(local: Path, steps: int) -> list[tuple[str, ...]]:
     heading("generate")
     started = time.monotonic()
     new = 0
-    for prompt in (b"def ", b"import ", b"The "):
-        text = prompt + generate(resumed.model, prompt, 120, temperature=0.7)
+    for seed, prompt in enumerate((b"def ", b"import ", b"The ")):
+        text = prompt + generate(resumed.model, prompt, 120, temperature=0.7, seed=seed)
         new += 120
         print(text.decode(errors="replace").rstrip(), end="\n---\n")
     rows.append(("generate", "-", f"{new} bytes sampled with the K/V cache", seconds(started)))
@@ -212,7 +212,7 @@ def train_row(name: str, stats: TrainStats) -> tuple[str, ...]:
     return (
         name,
         stats.url.split("://")[0],
-        f"steps {first.step}-{last.step}: loss {first.loss:.2f} -> {last.loss:.2f},"
+        f"steps {first.step}-{last.step}: loss {stats.loss_start:.2f} -> {stats.loss_end:.2f},"
         f" {stats.steps_per_s:.1f} steps/s, data stall {100 * stats.stall_fraction:.2f} %",
         f"{stats.seconds:.1f} s",
     )

@@ -28,6 +28,7 @@ from flyfs.trainer.dataset import TokenWindows, batch_loader
 from flyfs.trainer.model import ByteTransformer, ModelConfig, next_token_loss
 
 CHECKPOINT_FORMAT = 1
+LOSS_WINDOW = 10  # steps averaged for the start and end loss of a run
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,17 @@ class RunStats:
         return self.records[0].wait_s if self.records else 0.0
 
     @property
+    def loss_start(self) -> float:
+        """Mean loss of the first few steps: one batch's loss is noisy."""
+        head = self.records[:LOSS_WINDOW]
+        return sum(r.loss for r in head) / len(head) if head else float("nan")
+
+    @property
+    def loss_end(self) -> float:
+        tail = self.records[-LOSS_WINDOW:]
+        return sum(r.loss for r in tail) / len(tail) if tail else float("nan")
+
+    @property
     def steps_per_s(self) -> float:
         return len(self.records) / self.seconds if self.seconds else 0.0
 
@@ -156,7 +168,8 @@ class RunStats:
             return f"{self.url}: no steps"
         first, last = self.records[0], self.records[-1]
         return (
-            f"{self.url}: steps {first.step}-{last.step}, loss {first.loss:.3f} -> {last.loss:.3f},"
+            f"{self.url}: steps {first.step}-{last.step}, loss {self.loss_start:.3f} ->"
+            f" {self.loss_end:.3f} (means of {LOSS_WINDOW} steps),"
             f" {self.steps_per_s:.1f} steps/s, data stall {100 * self.stall_fraction:.2f} %"
             f" (first batch {self.first_wait_s:.2f} s)"
         )
