@@ -37,6 +37,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _whole_number(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="trainer_command", metavar="TRAINER_COMMAND", required=True)
     prepare = sub.add_parser("prepare", help="build the byte-token corpus from CPython's own text")
@@ -55,7 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--seq-len", type=_positive_int, default=128, help="(default 128)")
     train.add_argument("--lr", type=float, default=3e-3, help="(default 0.003)")
     train.add_argument("--seed", type=int, default=0, help="(default 0)")
-    train.add_argument("--workers", type=int, default=2, help="DataLoader workers (default 2)")
+    train.add_argument(
+        "--workers", type=_whole_number, default=2, help="DataLoader workers (default 2)"
+    )
     train.add_argument(
         "--checkpoint",
         type=location,

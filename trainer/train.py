@@ -52,7 +52,7 @@ class Learner:
     """Model, optimizer and the number of steps taken so far."""
 
     def __init__(self, config: TrainConfig) -> None:
-        torch.manual_seed(config.seed)
+        torch.manual_seed(config.seed)  # the process's RNG: the model's initial weights
         self.config = config
         self.model = ByteTransformer(config.model)
         self.optimizer = torch.optim.AdamW(
