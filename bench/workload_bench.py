@@ -35,14 +35,26 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_plane_bench import ClusterCpu
-
+# flyfs.client first: it turns gRPC's fork support on, which only works before grpc
+# is imported (flyfs.cluster imports it), and the DataLoader workers fork.
+from flyfs.client import FlyfsFileSystem
 from flyfs.cluster import LocalCluster
+from flyfs.process import cpu_seconds
 from flyfs.trainer.corpus import build_tokens, write_corpus
 from flyfs.trainer.dataset import TokenWindows, batch_loader
 from flyfs.trainer.train import Learner, TrainConfig, train
 
 MiB = 1 << 20
+
+
+class ClusterCpu:
+    """CPU seconds the cluster's storage nodes have used, together."""
+
+    def __init__(self, cluster: LocalCluster) -> None:
+        self.pids = [server.pid for server in cluster.storage]
+
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.pids)
 
 
 @dataclass
@@ -117,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         tokens, documents = build_tokens(args.megabytes * MiB)
         for url in urls.values():
             write_corpus(url, tokens, documents)
+        stored = FlyfsFileSystem(cluster=cluster.mgmtd_address).du("/corpus")
         cpu = ClusterCpu(cluster)
         results: dict[tuple[str, str], list[Pass]] = {}
         for kind, run in (("train", train_pass), ("loader only", loader_pass)):
@@ -129,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"{kind}, {source}: done", file=sys.stderr, flush=True)
     print(
         f"\n{args.steps} steps per pass, {args.rounds} rounds, batch 16 x 129 tokens,"
-        f" {args.workers} workers, corpus {args.megabytes} MiB\n"
+        f" {args.workers} workers, corpus {stored / MiB:.1f} MiB in 8 shards\n"
     )
     print_rows(results)
 

@@ -10,6 +10,10 @@ figure), `checkpoint` (`torch.save` renamed into place, and DCP),
 
 import warnings
 
+# DataLoader workers fork: flyfs.client must turn gRPC's fork support on
+# before anything imports grpc, so the workload takes it first.
+import flyfs.client  # noqa: F401
+
 # torch can use numpy but flyfs does not install it; without this, importing
 # torch prints "Failed to initialize NumPy" on every run.
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
-
-import torch
+import subprocess
+import sys
+from pathlib import Path
 
 from flyfs.trainer.corpus import read_index
-from flyfs.trainer.dataset import SeededBatches, TokenWindows, batch_loader
+from flyfs.trainer.dataset import SeededBatches, TokenWindows
 from tests.trainer.conftest import SHARDS, Corpus
 
 SEQ = 100
+LOADER = Path(__file__).with_name("loader_worker.py")
 
 
 def expected(corpus: Corpus, dataset: TokenWindows, item: int) -> bytes:
@@ -48,12 +52,21 @@ def test_seeded_batches_depend_on_seed_and_step_only() -> None:
 
 
 def test_two_forked_workers_over_flyfs(corpus: Corpus) -> None:
+    """In a fresh interpreter, as a training job runs: this one imported grpc long ago."""
+    run = subprocess.run(
+        [sys.executable, str(LOADER), corpus.remote, str(SEQ), "1", "12"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert lines[0] == {"fork_support": True}
     remote = TokenWindows(corpus.remote, SEQ, corpus.options)
-    remote.fs.ls("/")  # the parent's connections are open when the workers fork
-    batches = list(batch_loader(remote, 16, seed=1, first=0, last=12, workers=2))
     sampler = SeededBatches(len(remote), 16, seed=1, first=0, last=12)
-    assert len(batches) == 12
-    for batch, items in zip(batches, sampler, strict=True):
-        assert batch.dtype == torch.uint8 and batch.shape == (16, SEQ + 1)
-        assert [bytes(row) for row in batch] == [expected(corpus, remote, i) for i in items]
-    assert bytes(remote[0]) == expected(corpus, remote, 0)  # the parent still reads
+    assert len(lines) == 1 + 12 + 1
+    for batch, items in zip(lines[1:-1], sampler, strict=True):
+        assert batch["shape"] == [16, SEQ + 1] and batch["dtype"] == "torch.uint8"
+        want = [expected(corpus, remote, i) for i in items]
+        assert batch["sha256"] == hashlib.sha256(b"".join(want)).hexdigest()
+    assert lines[-1]["parent_reads"] is True
