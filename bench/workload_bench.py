@@ -34,12 +34,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 # flyfs.client first: it turns gRPC's fork support on, which only works before grpc
-# is imported (flyfs.cluster imports it), and the DataLoader workers fork.
+# is imported (flyfs.cluster and data_plane_bench import it), and the workers fork.
 from flyfs.client import FlyfsFileSystem
 from flyfs.cluster import LocalCluster
-from flyfs.process import cpu_seconds
 from flyfs.trainer.corpus import build_tokens, write_corpus
 from flyfs.trainer.dataset import TokenWindows, batch_loader
 from flyfs.trainer.train import Learner, TrainConfig, train
@@ -47,14 +47,8 @@ from flyfs.trainer.train import Learner, TrainConfig, train
 MiB = 1 << 20
 
 
-class ClusterCpu:
-    """CPU seconds the cluster's storage nodes have used, together."""
-
-    def __init__(self, cluster: LocalCluster) -> None:
-        self.pids = [server.pid for server in cluster.storage]
-
-    def cpu_seconds(self) -> float:
-        return sum(cpu_seconds(pid) for pid in self.pids)
+class Meter(Protocol):
+    def cpu_seconds(self) -> float: ...
 
 
 @dataclass
@@ -65,7 +59,7 @@ class Pass:
     storage_cpu: float | None
 
 
-def train_pass(url: str, steps: int, workers: int, cpu: ClusterCpu | None) -> Pass:
+def train_pass(url: str, steps: int, workers: int, cpu: Meter | None) -> Pass:
     learner = Learner(TrainConfig(data=url, workers=workers))
     before = cpu.cpu_seconds() if cpu else 0.0
     stats = train(learner, steps)
@@ -73,7 +67,7 @@ def train_pass(url: str, steps: int, workers: int, cpu: ClusterCpu | None) -> Pa
     return Pass(stats.steps_per_s, stats.stall_fraction, stats.first_wait_s, share)
 
 
-def loader_pass(url: str, steps: int, workers: int, cpu: ClusterCpu | None) -> Pass:
+def loader_pass(url: str, steps: int, workers: int, cpu: Meter | None) -> Pass:
     config = TrainConfig(data=url, workers=workers)
     dataset = TokenWindows(url, config.seq_len)
     loader = batch_loader(dataset, config.batch_size, config.seed, 0, steps, workers)
@@ -118,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--megabytes", type=int, default=16, help="corpus size (default 16)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers (default 2)")
     args = parser.parse_args(argv)
+    from data_plane_bench import ClusterCpu  # after flyfs.client, above
+
     with (
         tempfile.TemporaryDirectory(prefix="flyfs-workload-bench-") as tmp,
         LocalCluster.up(Path(tmp) / "cluster", lease_s=60.0) as cluster,
