@@ -81,11 +81,13 @@ def through_fsspec(cluster_file: Path, files: int) -> None:
     """Write `files` files through fsspec, read them back by URL, and check them."""
     import fsspec
 
+    heading(f"fsspec: {files} files of {FILE_MiB} MiB")
+    # The first flyfs import of this process, before anything imports grpc: flyfs.client
+    # turns gRPC's fork support on, which the trainer's DataLoader workers need later.
+    fs = fsspec.filesystem("flyfs", cluster=str(cluster_file))
     from flyfs.cluster_file import load_cluster_file
 
-    heading(f"fsspec: {files} files of {FILE_MiB} MiB")
     mgmtd = load_cluster_file(cluster_file).mgmtd  # the cluster's name in URLs
-    fs = fsspec.filesystem("flyfs", cluster=str(cluster_file))
     payloads = [random_bytes(FILE_MiB * MiB, seed=i) for i in range(files)]
     digests = [hashlib.sha256(p).hexdigest() for p in payloads]
 
