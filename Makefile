@@ -24,7 +24,7 @@ lint: venv
 proto: venv
 	$(BIN)/python scripts/gen_proto.py
 
-# A local cluster in a temp dir, a few hundred MB through fsspec and the CLI, then down.
+# A local cluster in a temp dir, data through fsspec and the CLI, the trainer workload, then down.
 demo: venv
 	$(BIN)/python scripts/demo.py
 
@@ -35,6 +35,7 @@ bench:
 	$(BIN)/python bench/data_plane_bench.py
 	$(BIN)/python bench/client_bench.py
 	$(BIN)/python bench/failover_bench.py
+	$(BIN)/python bench/workload_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -56,6 +56,7 @@ COMMANDS: dict[str, Command] = {
     "rm": Command("flyfs.cli.rm", "remove files (-r directories)"),
     "mkdir": Command("flyfs.cli.mkdir", "create directories (-p parents)"),
     "du": Command("flyfs.cli.du", "bytes used below paths"),
+    "trainer": Command("flyfs.cli.trainer", "the workload: prepare a corpus, train, generate"),
 }
 
 

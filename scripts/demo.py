@@ -1,6 +1,6 @@
-"""`make demo`: start a local flyfs cluster, move a few hundred MB through it, stop it.
+"""`make demo`: start a local flyfs cluster, move data through it, train a model on it, stop it.
 
-Read this file to see how flyfs is used.  It runs three parts against a
+Read this file to see how flyfs is used.  It runs four parts against a
 cluster in a fresh temporary directory:
 
 1. `flyfs cluster up --dir D`: mgmtd, meta and three storage nodes on
@@ -8,10 +8,18 @@ cluster in a fresh temporary directory:
 2. fsspec: write files with `fs.open(path, "wb")`, read them back through
    `fsspec.open("flyfs://HOST:PORT/path")`, check every byte, print MiB/s.
 3. The CLI: `flyfs put -r`, `ls -l`, `cat`, `get -r`, `du`, `df`, timed.
+4. The workload (`flyfs.trainer`): `flyfs trainer prepare` writes a byte
+   corpus of CPython's own text into flyfs; a 1 M-parameter transformer
+   trains from it through a DataLoader with two workers (loss and data
+   stall on a progress bar); its checkpoint goes to flyfs (`torch.save`
+   renamed into place, and DCP), is loaded back into a fresh model that
+   continues from a local copy of the corpus (`file://`, the stall
+   baseline), and the model writes a few lines.  A table sums it up.
 
 The cluster is stopped and its directory deleted at the end, also after a
-failure, Ctrl-C or SIGTERM.  `--megabytes` scales the data (default 256
-through fsspec, half that through the CLI).
+failure, Ctrl-C or SIGTERM.  `--megabytes` scales the data of parts 2 and
+3 (default 128 through fsspec, half that through the CLI), `--steps` the
+training (default 200, then a quarter more after the resume).
 """
 
 from __future__ import annotations
@@ -27,6 +35,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flyfs.trainer.train import RunStats as TrainStats
 
 MiB = 1024 * 1024
 FILE_MiB = 16  # each demo file; several files show the client's parallel chunk I/O
@@ -35,7 +47,8 @@ FLYFS = Path(sys.executable).with_name("flyfs")  # the console script of this ve
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--megabytes", type=int, default=256, help="through fsspec (default 256)")
+    parser.add_argument("--megabytes", type=int, default=128, help="through fsspec (default 128)")
+    parser.add_argument("--steps", type=int, default=200, help="training steps (default 200)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up as Ctrl-C does
     directory = Path(tempfile.mkdtemp(prefix="flyfs-demo-"))
@@ -46,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         flyfs("cluster", "up", "--dir", str(directory))
         through_fsspec(cluster_file, max(1, args.megabytes // FILE_MiB))
         through_the_cli(directory / "local", max(1, args.megabytes // (2 * FILE_MiB)))
+        summary = the_workload(directory / "local", args.steps)
     except subprocess.CalledProcessError as exc:
         print(f"demo failed: `{' '.join(exc.cmd)}` exited {exc.returncode}", file=sys.stderr)
         return 1
@@ -55,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         flyfs("cluster", "down", "--dir", str(directory), "--wipe", check=False)
         shutil.rmtree(directory, ignore_errors=True)
+    from flyfs.cli.columns import print_table
+
+    heading("summary")
+    print_table(("STEP", "WHERE", "RESULT", "TIME"), summary)
     print(f"\ndemo done in {time.monotonic() - started:.1f} s")
     return 0
 
@@ -63,11 +81,13 @@ def through_fsspec(cluster_file: Path, files: int) -> None:
     """Write `files` files through fsspec, read them back by URL, and check them."""
     import fsspec
 
+    heading(f"fsspec: {files} files of {FILE_MiB} MiB")
+    # The first flyfs import of this process, before anything imports grpc: flyfs.client
+    # turns gRPC's fork support on, which the trainer's DataLoader workers need later.
+    fs = fsspec.filesystem("flyfs", cluster=str(cluster_file))
     from flyfs.cluster_file import load_cluster_file
 
-    heading(f"fsspec: {files} files of {FILE_MiB} MiB")
     mgmtd = load_cluster_file(cluster_file).mgmtd  # the cluster's name in URLs
-    fs = fsspec.filesystem("flyfs", cluster=str(cluster_file))
     payloads = [random_bytes(FILE_MiB * MiB, seed=i) for i in range(files)]
     digests = [hashlib.sha256(p).hexdigest() for p in payloads]
 
@@ -110,6 +130,104 @@ def through_the_cli(local: Path, files: int) -> None:
     print("every file came back identical")
     flyfs("du", "-c", "/demo/fsspec", "/demo/cli")
     flyfs("df")
+
+
+def the_workload(local: Path, steps: int) -> list[tuple[str, ...]]:
+    """Corpus → training from flyfs → checkpoint → resume → text; the summary table's rows."""
+    from flyfs.trainer import checkpoint
+    from flyfs.trainer.corpus import read_index
+    from flyfs.trainer.generate import generate
+    from flyfs.trainer.train import Learner, TrainConfig, train
+
+    rows = []
+    heading("the workload: a byte-level language model trained from flyfs")
+    started = time.monotonic()
+    flyfs("trainer", "prepare", "--out", "/trainer/corpus")  # CPython's own text, 8 shards
+    _, _, index = read_index("flyfs:///trainer/corpus")
+    rows.append(
+        (
+            "corpus",
+            "flyfs",
+            f"{index.tokens / MiB:.1f} MiB of byte tokens, {len(index.shards)} shards",
+            seconds(started),
+        )
+    )
+    flyfs("get", "-r", "/trainer/corpus", str(local / "corpus"))  # the file:// baseline's copy
+
+    heading(f"train {steps} steps from flyfs://, DataLoader with 2 forked workers")
+    config = TrainConfig(data="flyfs:///trainer/corpus", workers=2)
+    learner = Learner(config)
+    print(f"model: {learner.model.parameter_count():,} parameters", flush=True)
+    stats = train(learner, steps, progress=True)
+    print(stats.summary())
+    rows.append(train_row("train", stats))
+
+    heading("checkpoint to flyfs, resume in a fresh model")
+    started = time.monotonic()
+    size = checkpoint.save("flyfs:///trainer/checkpoint.pt", learner.state())
+    learner.save_dcp("flyfs:///trainer/dcp")
+    flyfs("ls", "-l", "/trainer", "/trainer/dcp")
+    resumed = Learner(config)
+    resumed.restore(checkpoint.load("flyfs:///trainer/checkpoint.pt"))
+    from_dcp = Learner(config)
+    from_dcp.load_dcp("flyfs:///trainer/dcp")
+    same = all(
+        torch_equal(a, b, c)
+        for a, b, c in zip(
+            learner.model.parameters(),
+            resumed.model.parameters(),
+            from_dcp.model.parameters(),
+            strict=True,
+        )
+    )
+    if not same or resumed.step != steps or from_dcp.step != steps:
+        raise SystemExit("demo failed: a checkpoint came back different")
+    print(f"both checkpoints load back step {steps} with identical parameters")
+    rows.append(
+        (
+            "checkpoint",
+            "flyfs",
+            f"torch.save {size / MiB:.1f} MiB + DCP, saved and loaded back",
+            seconds(started),
+        )
+    )
+
+    more = max(1, steps // 4)
+    heading(f"resume: {more} more steps, now reading the local copy (file://, the baseline)")
+    local_stats = train(resumed, steps + more, data=f"file://{local / 'corpus'}", progress=True)
+    print(local_stats.summary())
+    rows.append(train_row("resume + train", local_stats))
+
+    heading("generate")
+    started = time.monotonic()
+    new = 0
+    for seed, prompt in enumerate((b"def ", b"import ", b"The ")):
+        text = prompt + generate(resumed.model, prompt, 120, temperature=0.7, seed=seed)
+        new += 120
+        print(text.decode(errors="replace").rstrip(), end="\n---\n")
+    rows.append(("generate", "-", f"{new} bytes sampled with the K/V cache", seconds(started)))
+    return rows
+
+
+def train_row(name: str, stats: TrainStats) -> tuple[str, ...]:
+    first, last = stats.records[0], stats.records[-1]
+    return (
+        name,
+        stats.url.split("://")[0],
+        f"steps {first.step}-{last.step}: loss {stats.loss_start:.2f} -> {stats.loss_end:.2f},"
+        f" {stats.steps_per_s:.1f} steps/s, data stall {100 * stats.stall_fraction:.2f} %",
+        f"{stats.seconds:.1f} s",
+    )
+
+
+def torch_equal(*tensors: object) -> bool:
+    import torch
+
+    return all(torch.equal(tensors[0], t) for t in tensors[1:])
+
+
+def seconds(started: float) -> str:
+    return f"{time.monotonic() - started:.1f} s"
 
 
 def flyfs(*args: str, check: bool = True) -> None:
