@@ -8,13 +8,21 @@ cluster in a fresh temporary directory:
 2. fsspec: write files with `fs.open(path, "wb")`, read them back through
    `fsspec.open("flyfs://HOST:PORT/path")`, check every byte, print MiB/s.
 3. The CLI: `flyfs put -r`, `ls -l`, `cat`, `get -r`, `du`, `df`, timed.
-4. The workload (`flyfs.trainer`): `flyfs trainer prepare` writes a byte
+4. Failover: `flyfs cluster kill 2` crashes a storage node (SIGKILL);
+   the files written in part 2 still read back whole from the other
+   replicas; `flyfs cluster start 2` brings it back, and its targets
+   resync before they serve again (`flyfs cluster status`).
+5. The workload (`flyfs.trainer`): `flyfs trainer prepare` writes a byte
    corpus of CPython's own text into flyfs; a 1 M-parameter transformer
    trains from it through a DataLoader with two workers (loss and data
    stall on a progress bar); its checkpoint goes to flyfs (`torch.save`
    renamed into place, and DCP), is loaded back into a fresh model that
    continues from a local copy of the corpus (`file://`, the stall
-   baseline), and the model writes a few lines.  A table sums it up.
+   baseline), and the model writes a few lines.
+6. The KV-cache store: prompts sharing a 2,048-token prefix; the first
+   spills the prefix's attention K/V to flyfs, the others load it
+   instead of recomputing it (time to first token against recompute).
+A table sums it up.
 
 The cluster is stopped and its directory deleted at the end, also after a
 failure, Ctrl-C or SIGTERM.  `--megabytes` scales the data of parts 2 and
@@ -59,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         flyfs("cluster", "up", "--dir", str(directory))
         through_fsspec(cluster_file, max(1, args.megabytes // FILE_MiB))
         through_the_cli(directory / "local", max(1, args.megabytes // (2 * FILE_MiB)))
-        summary = the_workload(directory / "local", args.steps)
+        summary = [failover(directory, max(1, args.megabytes // FILE_MiB))]
+        summary += the_workload(directory / "local", args.steps)
     except subprocess.CalledProcessError as exc:
         print(f"demo failed: `{' '.join(exc.cmd)}` exited {exc.returncode}", file=sys.stderr)
         return 1
@@ -130,6 +139,34 @@ def through_the_cli(local: Path, files: int) -> None:
     print("every file came back identical")
     flyfs("du", "-c", "/demo/fsspec", "/demo/cli")
     flyfs("df")
+
+
+def failover(directory: Path, files: int) -> tuple[str, ...]:
+    """Crash a storage node, read every fsspec file back, start it, wait for its resync."""
+    import fsspec
+
+    heading("failover: crash storage-2, read everything back, start it again")
+    started = time.monotonic()
+    flyfs("cluster", "kill", "2", "--dir", str(directory))
+    fs = fsspec.filesystem("flyfs")
+    for i in range(files):  # reads move to another replica at once
+        data = fs.cat_file(f"/demo/fsspec/part-{i:03d}.bin")
+        if data != random_bytes(FILE_MiB * MiB, seed=i):
+            raise SystemExit(f"demo failed: part-{i:03d}.bin read back different bytes")
+    print(f"{files} files read back whole with storage-2 down")
+    flyfs("cluster", "start", "2", "--dir", str(directory))
+    deadline = time.monotonic() + 120
+    while flyfs("cluster", "status", "--dir", str(directory), check=False, quiet=True):
+        if time.monotonic() > deadline:  # bounded: WAITING, SYNCING, SERVING
+            raise SystemExit("demo failed: storage-2's targets did not serve again in 120 s")
+        time.sleep(0.5)
+    flyfs("cluster", "status", "--dir", str(directory))
+    return (
+        "failover",
+        "flyfs",
+        f"storage-2 killed: {files} files read whole; restarted and resynced",
+        seconds(started),
+    )
 
 
 def the_workload(local: Path, steps: int) -> list[tuple[str, ...]]:
@@ -206,7 +243,49 @@ def the_workload(local: Path, steps: int) -> list[tuple[str, ...]]:
         new += 120
         print(text.decode(errors="replace").rstrip(), end="\n---\n")
     rows.append(("generate", "-", f"{new} bytes sampled with the K/V cache", seconds(started)))
+    rows.append(prefix_cache(resumed.model, local / "corpus"))
     return rows
+
+
+def prefix_cache(model: object, corpus: Path) -> tuple[str, ...]:
+    """Prompts sharing a long prefix: its K/V spilled to flyfs once, then reloaded."""
+    import torch
+
+    from flyfs.client import KVCacheStore
+    from flyfs.trainer.generate import prefill
+    from flyfs.trainer.kv_pages import cached_prefill
+
+    heading("KV cache: prompts sharing a 2,048-token prefix, its K/V reloaded from flyfs")
+    started = time.monotonic()
+    text = (corpus / "shard-000.bin").read_bytes()
+    prefix = list(text[:2048])
+    store = KVCacheStore("flyfs:///kvcache", "demo-byte-lm", page_tokens=64, layout="slab")
+    _, _, first = cached_prefill(model, store, [*prefix, *b"\ndef first():"])
+    print(f"first prompt: {first.spilled_pages} pages of K/V spilled to flyfs")
+    recompute, cached = [], []
+    for question in (b"\ndef second():", b"\nclass Third:", b"\nimport fourth"):
+        prompt = [*prefix, *question]
+        t0 = time.perf_counter()
+        want, _ = prefill(model, torch.tensor([prompt]))
+        t1 = time.perf_counter()
+        got, _, stats = cached_prefill(model, store, prompt)
+        t2 = time.perf_counter()
+        if (got[0, -1] - want[0, -1]).abs().max() > 1e-5 or stats.cached_pages != 32:
+            raise SystemExit("demo failed: logits from cached K/V differ from recompute")
+        recompute.append(t1 - t0)
+        cached.append(t2 - t1)
+    ms_recompute, ms_cached = 1e3 * min(recompute), 1e3 * min(cached)
+    print(
+        f"time to first token: {ms_cached:.1f} ms with the prefix loaded from flyfs,"
+        f" {ms_recompute:.1f} ms recomputing it ({ms_recompute / ms_cached:.1f}x);"
+        " logits equal"
+    )
+    return (
+        "KV cache",
+        "flyfs",
+        f"2,048-token prefix: TTFT {ms_cached:.0f} ms cached vs {ms_recompute:.0f} ms recompute",
+        seconds(started),
+    )
 
 
 def train_row(name: str, stats: TrainStats) -> tuple[str, ...]:
@@ -230,10 +309,14 @@ def seconds(started: float) -> str:
     return f"{time.monotonic() - started:.1f} s"
 
 
-def flyfs(*args: str, check: bool = True) -> None:
-    """Run the `flyfs` command as a user would, showing it first."""
+def flyfs(*args: str, check: bool = True, quiet: bool = False) -> int:
+    """Run the `flyfs` command as a user would, showing it first (`quiet`: neither the
+    command nor its output, for polling); its exit code."""
+    if quiet:
+        done = subprocess.run([str(FLYFS), *args], check=check, capture_output=True)
+        return done.returncode
     print(f"\n$ flyfs {' '.join(args)}", flush=True)
-    subprocess.run([str(FLYFS), *args], check=check)
+    return subprocess.run([str(FLYFS), *args], check=check).returncode
 
 
 def random_bytes(size: int, seed: int) -> bytes:
