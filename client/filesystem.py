@@ -449,15 +449,22 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
         return out
 
     async def _cat_ranges_into(
-        self, paths, starts, buffers, on_error: str = "raise"
+        self,
+        paths,
+        starts,
+        buffers,
+        on_error: str = "raise",
+        inodes: dict[str, meta_pb2.Inode | FlyfsError] | None = None,
     ) -> list[int | BaseException]:
         """Range `[starts[i], starts[i] + len(buffers[i]))` of `paths[i]` into `buffers[i]`;
         the byte counts.  0 copies for ranges of 256 KiB and more, 1 below (batched).
         `on_error="return"`: a path that cannot be read (missing, a directory) gives its
-        exception in place of a count, as fsspec's `cat_ranges` does."""
+        exception in place of a count, as fsspec's `cat_ranges` does.  `inodes`: every
+        path's inode as `_stat_many` gave it earlier, to skip asking meta again (a
+        stale one costs one ESTALE and a fresh lookup; its length bounds the read)."""
         paths = [self._strip_protocol(p) for p in paths]
         dests = [memoryview(b).cast("B") for b in buffers]
-        counts = await self._ranges_into(paths, list(starts), dests)
+        counts = await self._ranges_into(paths, list(starts), dests, inodes)
         failed = next((c for c in counts if isinstance(c, BaseException)), None)
         if failed is not None and on_error != "return":
             raise failed

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from flyfs.client.filesystem import FlyfsFileSystem
 from flyfs.proto import meta_pb2
 
+from .inodes import InodeCache
 from .lru import Toucher
 from .tags import TAG_BYTES, encode_tag, tag_matches
 
@@ -49,6 +50,7 @@ class FilePages:
         self.directory = f"{directory}/pages"
         self.capacity = capacity_bytes
         self.toucher = Toucher(fs)
+        self.inodes = InodeCache(fs)
         self._measured = -1  # bytes `du` said last; -1 before the first look
         self._added = 0  # bytes this process put since
 
@@ -56,8 +58,13 @@ class FilePages:
         return f"{self.directory}/{key.hex()}"
 
     async def exists(self, keys: Sequence[bytes]) -> list[bool]:
-        found = await self.fs._stat_many([self.path(k) for k in keys])
-        return [isinstance(found[self.path(k)], meta_pb2.Inode) for k in keys]
+        """From remembered inodes where this process has them (a page evicted since is a
+        miss at `get`), else one StatMany."""
+        paths = [self.path(k) for k in keys]
+        if all(self.inodes.known(p) for p in paths):
+            return [True] * len(paths)
+        found = await self.inodes.resolve(paths)
+        return [isinstance(found[p], meta_pb2.Inode) for p in paths]
 
     async def get(self, keys: Sequence[bytes], into: Sequence[Buffer]) -> list[bool]:
         """Each page read into its buffer (0 copies); False where it is missing or fails its tag."""
@@ -68,12 +75,17 @@ class FilePages:
             paths += [self.path(key)] * 2
             starts += [0, view.nbytes]
             dests += [view, tag]
-        counts = await self.fs._cat_ranges_into(paths, starts, dests, on_error="return")
+        inodes = await self.inodes.resolve(paths)
+        counts = await self.fs._cat_ranges_into(
+            paths, starts, dests, on_error="return", inodes=inodes
+        )
         hits = []
         for i, (key, view, tag) in enumerate(zip(keys, views, tags, strict=True)):
             read, tagged = counts[2 * i], counts[2 * i + 1]
             whole = read == view.nbytes and tagged == TAG_BYTES
             hits.append(whole and tag_matches(tag, key, GENERATION, view))
+            if not hits[-1]:
+                self.inodes.forget(self.path(key))
         self.toucher.touch([self.path(k) for k, hit in zip(keys, hits, strict=True) if hit])
         return hits
 
@@ -98,7 +110,10 @@ class FilePages:
         self._added += sum(v.nbytes + TAG_BYTES for v in views)
 
     async def delete(self, keys: Sequence[bytes]) -> None:
-        await remove_files(self.fs, [self.path(k) for k in keys])
+        paths = [self.path(k) for k in keys]
+        for path in paths:
+            self.inodes.forget(path)
+        await remove_files(self.fs, paths)
 
     async def used_bytes(self) -> int:
         """The pages' bytes, from one listing (sizes come with it; a page evicted while
@@ -124,6 +139,8 @@ class FilePages:
                 break
             doomed.append(entry["name"])
             used -= entry["size"]
+        for path in doomed:
+            self.inodes.forget(path)
         await remove_files(self.fs, doomed)
         self._measured, self._added = max(0, used), 0
 

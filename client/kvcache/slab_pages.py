@@ -40,6 +40,7 @@ from flyfs.client.filesystem import FlyfsFileSystem
 from flyfs.layout import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
 
 from .file_pages import remove_files
+from .inodes import InodeCache
 from .lru import Toucher
 from .tags import TAG_BYTES, encode_tag, tag_key, tag_matches
 
@@ -100,6 +101,7 @@ class SlabPages:
         self.trash_dir = f"{directory}/trash"
         self.capacity = capacity_bytes
         self.toucher = Toucher(fs)
+        self.inodes = InodeCache(fs)
         self.writer = f"{os.getpid():x}{os.urandom(4).hex()}"
         self._serial = 0
         self._known: dict[str, Slab] = {}
@@ -146,17 +148,23 @@ class SlabPages:
             for slot in range(min(slab.slots, count // TAG_BYTES)):
                 found = tag_key(view[slot * TAG_BYTES : (slot + 1) * TAG_BYTES])
                 if found is not None and found[1] == slab.generation:
+                    if slot not in slab.tagged:  # the slab grew: its remembered length is old
+                        self.inodes.forget(self._path(slab.name))
                     slab.tagged.add(slot)
                     self._index[found[0]] = (slab.name, slot)
 
     def _forget(self, name: str) -> None:
         self._known.pop(name, None)
+        self.inodes.forget(self._path(name))
         self._index = {k: v for k, v in self._index.items() if v[0] != name}
         if self._own is not None and self._own.name == name:
             self._own = None
 
     async def exists(self, keys: Sequence[bytes]) -> list[bool]:
-        await self.refresh()
+        """From this process's index; other processes' new slabs are looked for only when
+        a key is not in it (a slab evicted since is a miss at `get`)."""
+        if not all(k in self._index for k in keys):
+            await self.refresh()
         return [k in self._index for k in keys]
 
     async def get(self, keys: Sequence[bytes], into: Sequence[Buffer]) -> list[bool]:
@@ -175,7 +183,10 @@ class SlabPages:
             starts += [slab.data_offset(where[1]), where[1] * TAG_BYTES]
             dests += [view, tag]
             asked.append(i)
-        counts = await self.fs._cat_ranges_into(paths, starts, dests, on_error="return")
+        inodes = await self.inodes.resolve(paths)
+        counts = await self.fs._cat_ranges_into(
+            paths, starts, dests, on_error="return", inodes=inodes
+        )
         hits = [False] * len(keys)
         used = []
         for n, i in enumerate(asked):
@@ -241,6 +252,7 @@ class SlabPages:
         except FileNotFoundError:
             self._forget(slab.name)
             return
+        self.inodes.forget(path)  # it grew
         if slab.name in self._known:
             for slot, key, _ in items:
                 slab.tagged.add(slot)
