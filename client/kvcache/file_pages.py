@@ -86,7 +86,11 @@ class FilePages:
             hits.append(whole and tag_matches(tag, key, GENERATION, view))
             if not hits[-1]:
                 self.inodes.forget(self.path(key))
-        self.toucher.touch([self.path(k) for k, hit in zip(keys, hits, strict=True) if hit])
+        self.toucher.touch(
+            (p, inodes[p].mtime_ns)
+            for p, hit in zip(paths[::2], hits, strict=True)
+            if hit and isinstance(inodes[p], meta_pb2.Inode)
+        )
         return hits
 
     async def put(self, keys: Sequence[bytes], pages: Sequence[Buffer]) -> None:

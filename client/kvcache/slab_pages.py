@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from flyfs.client.filesystem import FlyfsFileSystem
 from flyfs.layout import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+from flyfs.proto import meta_pb2
 
 from .file_pages import remove_files
 from .inodes import InodeCache
@@ -195,8 +196,9 @@ class SlabPages:
             generation = self._known[name].generation
             whole = read == views[i].nbytes and tagged == TAG_BYTES
             hits[i] = whole and tag_matches(tags[i], keys[i], generation, views[i])
-            if hits[i]:
-                used.append(self._path(name))
+            path = self._path(name)
+            if hits[i] and isinstance(inodes[path], meta_pb2.Inode):
+                used.append((path, inodes[path].mtime_ns))
         self.toucher.touch(used)
         return hits
 
