@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from flyfs.arguments import positive_int
 from flyfs.cli.main import ExitCode
 
 
@@ -32,19 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fsck.set_defaults(admin_run=run_fsck)
     chains = sub.add_parser("create-chains", help="place free storage targets into chains")
     chains.add_argument("--mgmtd", type=address, required=True, help="mgmtd, HOST:PORT")
-    chains.add_argument("--replicas", type=positive, default=3, help="targets per chain (3)")
+    chains.add_argument("--replicas", type=positive_int, default=3, help="targets per chain (3)")
     chains.add_argument(
-        "--chain-count", type=positive, default=0, help="chains to make (default: all possible)"
+        "--chain-count", type=positive_int, default=0, help="chains to make (default: all possible)"
     )
     chains.add_argument("--dry-run", action="store_true", help="show the chains, store nothing")
     chains.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
     chains.set_defaults(admin_run=run_create_chains)
-
-
-def positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,24 +18,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flyfs.arguments import positive_float, positive_int
 from flyfs.cli.main import ExitCode, describe_error
 
 if TYPE_CHECKING:
     from flyfs.cluster import LocalCluster, Server
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,6 +14,8 @@ import argparse
 import sys
 import time
 
+from flyfs.arguments import positive_int, whole_number
+
 MiB = 1 << 20
 DEFAULT_CORPUS = "/trainer/corpus"
 DEFAULT_CHECKPOINT = "/trainer/checkpoint.pt"
@@ -30,40 +32,26 @@ def location(text: str) -> str:
     return f"flyfs://{text}"
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text}")
-    return value
-
-
-def _whole_number(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="trainer_command", metavar="TRAINER_COMMAND", required=True)
     prepare = sub.add_parser("prepare", help="build the byte-token corpus from CPython's own text")
     prepare.add_argument(
         "--out", type=location, default=DEFAULT_CORPUS, help=f"(default {DEFAULT_CORPUS})"
     )
-    prepare.add_argument("--megabytes", type=_positive_int, default=16, help="(default 16)")
-    prepare.add_argument("--shards", type=_positive_int, default=8, help="(default 8)")
+    prepare.add_argument("--megabytes", type=positive_int, default=16, help="(default 16)")
+    prepare.add_argument("--shards", type=positive_int, default=8, help="(default 8)")
 
     train = sub.add_parser("train", help="train the byte transformer on the corpus")
     train.add_argument(
         "--data", type=location, default=DEFAULT_CORPUS, help=f"(default {DEFAULT_CORPUS})"
     )
-    train.add_argument("--steps", type=_positive_int, default=200, help="train up to this step")
-    train.add_argument("--batch-size", type=_positive_int, default=16, help="(default 16)")
-    train.add_argument("--seq-len", type=_positive_int, default=128, help="(default 128)")
+    train.add_argument("--steps", type=positive_int, default=200, help="train up to this step")
+    train.add_argument("--batch-size", type=positive_int, default=16, help="(default 16)")
+    train.add_argument("--seq-len", type=positive_int, default=128, help="(default 128)")
     train.add_argument("--lr", type=float, default=3e-3, help="(default 0.003)")
     train.add_argument("--seed", type=int, default=0, help="(default 0)")
     train.add_argument(
-        "--workers", type=_whole_number, default=2, help="DataLoader workers (default 2)"
+        "--workers", type=whole_number, default=2, help="DataLoader workers (default 2)"
     )
     train.add_argument(
         "--checkpoint",
@@ -72,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"(default {DEFAULT_CHECKPOINT})",
     )
     train.add_argument(
-        "--checkpoint-every", type=_positive_int, help="steps between saves (default: at the end)"
+        "--checkpoint-every", type=positive_int, help="steps between saves (default: at the end)"
     )
     train.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     train.add_argument(
@@ -89,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"(default {DEFAULT_CHECKPOINT})",
     )
     generate.add_argument("--prompt", default="def ", help="(default 'def ')")
-    generate.add_argument("--tokens", type=_positive_int, default=200, help="bytes to generate")
+    generate.add_argument("--tokens", type=positive_int, default=200, help="bytes to generate")
     generate.add_argument("--temperature", type=float, default=0.8, help="(default 0.8)")
     generate.add_argument("--seed", type=int, default=0, help="(default 0)")
 

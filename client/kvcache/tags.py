@@ -33,32 +33,29 @@ def encode_tag(key: bytes, generation: int, payload: memoryview | bytes) -> byte
 
 def tag_matches(tag: memoryview | bytes, key: bytes, generation: int, payload: memoryview) -> bool:
     """Whether `payload` is the whole page `key` of `generation` that `tag` describes."""
-    if len(tag) < TAG_BYTES:
-        return False
-    body = bytes(tag[: _BODY.size])
-    (stored_crc,) = _CRC.unpack_from(tag, _BODY.size)
-    if crc32c.crc32c(body) != stored_crc:
-        return False
-    magic, version, _, stored_key, stored_generation, length, payload_crc = _BODY.unpack(body)
+    parsed = _parse(tag)
     return (
-        magic == _MAGIC
-        and version == _VERSION
-        and stored_key == key
-        and stored_generation == generation
-        and length == len(payload)
-        and crc32c.crc32c(payload) == payload_crc
+        parsed is not None
+        and parsed[:3] == (key, generation, len(payload))
+        and crc32c.crc32c(payload) == parsed[3]
     )
 
 
 def tag_key(tag: memoryview | bytes) -> tuple[bytes, int, int] | None:
     """`(key, generation, length)` of a well-formed tag, None for anything else (zeros)."""
+    parsed = _parse(tag)
+    return None if parsed is None else parsed[:3]
+
+
+def _parse(tag: memoryview | bytes) -> tuple[bytes, int, int, int] | None:
+    """`(key, generation, length, payload CRC)` if the tag is whole and its own CRC holds."""
     if len(tag) < TAG_BYTES:
         return None
     body = bytes(tag[: _BODY.size])
     (stored_crc,) = _CRC.unpack_from(tag, _BODY.size)
     if crc32c.crc32c(body) != stored_crc:
         return None
-    magic, version, _, key, generation, length, _ = _BODY.unpack(body)
+    magic, version, _, key, generation, length, payload_crc = _BODY.unpack(body)
     if magic != _MAGIC or version != _VERSION:
         return None
-    return key, generation, length
+    return key, generation, length, payload_crc

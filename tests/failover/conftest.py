@@ -15,16 +15,22 @@ LEASE_S = 4.0
 HEARTBEAT_S = 0.4
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[LocalCluster]:
-    running = LocalCluster.up(
-        tmp_path / "cluster",
+def short_lease_cluster(directory: Path, **storage_config: object) -> LocalCluster:
+    """3 storage nodes x 2 targets, chains of 3, the short lease; `storage_config` overrides."""
+    return LocalCluster.up(
+        directory,
         nodes=3,
         targets_per_node=2,
         replicas=3,
         heartbeat_s=HEARTBEAT_S,
         lease_s=LEASE_S,
         attached=True,
+        storage_config=storage_config,
     )
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[LocalCluster]:
+    running = short_lease_cluster(tmp_path / "cluster")
     yield running
     running.down()

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import HEARTBEAT_S, LEASE_S
+from conftest import LEASE_S, short_lease_cluster
 from workload import Load, all_serving, compare_replicas, filesystem, target_dirs, wait_for
 
 from flyfs.chains import LASTSRV, OFFLINE, SERVING, SYNCING
@@ -53,15 +53,7 @@ def _finish(cluster: LocalCluster, load_or_fs, expected: dict[str, bytes] | None
 @pytest.fixture
 def paced_cluster(tmp_path: Path):
     """Resync paced at 8 MB/s, so a test can catch one half way."""
-    running = LocalCluster.up(
-        tmp_path / "cluster",
-        nodes=3,
-        targets_per_node=2,
-        replicas=3,
-        heartbeat_s=HEARTBEAT_S,
-        lease_s=LEASE_S,
-        storage_config={"resync_bytes_per_s": 8 << 20},
-    )
+    running = short_lease_cluster(tmp_path / "cluster", resync_bytes_per_s=8 << 20)
     yield running
     running.down()
 
@@ -176,12 +168,7 @@ def _list_request(client: Client, chain: int):
 @pytest.fixture
 def scrubbed_cluster(tmp_path: Path):
     """The scrubber passes every second."""
-    running = LocalCluster.up(
-        tmp_path / "cluster",
-        heartbeat_s=HEARTBEAT_S,
-        lease_s=LEASE_S,
-        storage_config={"scrub_interval_s": 1.0},
-    )
+    running = short_lease_cluster(tmp_path / "cluster", scrub_interval_s=1.0)
     yield running
     running.down()
 
