@@ -389,8 +389,10 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
     ) -> list[int | BaseException]:
         """Every range in one `read_ranges_into` (one batch per storage node); ESTALE re-stats."""
         for attempt in range(2):
-            if inodes is None or attempt:
+            if inodes is None:
                 inodes = await self._stat_many(paths)
+            elif attempt:  # the caller's dict gets the fresh inodes (its cache may keep them)
+                inodes.update(await self._stat_many(paths))
             reads, slots, out = [], [], []
             for i, (p, start, dest) in enumerate(zip(paths, starts, dests, strict=True)):
                 inode = inodes[p]
@@ -461,7 +463,8 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
         `on_error="return"`: a path that cannot be read (missing, a directory) gives its
         exception in place of a count, as fsspec's `cat_ranges` does.  `inodes`: every
         path's inode as `_stat_many` gave it earlier, to skip asking meta again (a
-        stale one costs one ESTALE and a fresh lookup; its length bounds the read)."""
+        stale one costs one ESTALE and a fresh lookup, written back into `inodes`;
+        its length bounds the read)."""
         paths = [self._strip_protocol(p) for p in paths]
         dests = [memoryview(b).cast("B") for b in buffers]
         counts = await self._ranges_into(paths, list(starts), dests, inodes)

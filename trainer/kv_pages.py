@@ -26,8 +26,10 @@ def page_bytes(config: ModelConfig, page_tokens: int) -> int:
 
 
 def _view(buffer: bytearray, pages: int, config: ModelConfig, page_tokens: int) -> torch.Tensor:
+    """The first `pages` pages of `buffer` as a tensor (the buffer may hold more)."""
     head_dim = config.dim // config.heads
-    flat = torch.frombuffer(buffer, dtype=torch.float32)
+    floats = pages * page_bytes(config, page_tokens) // 4
+    flat = torch.frombuffer(buffer, dtype=torch.float32, count=floats)
     return flat.view(pages, config.layers, 2, config.heads, page_tokens, head_dim)
 
 
@@ -83,20 +85,25 @@ def cached_prefill(
         raise ValueError("the prompt must hold at least one token")
     config, page_tokens = model.config, store.page_tokens
     keys = store.keys(tokens)
-    cached = min(store.batch_exists(keys), (len(tokens) - 1) // page_tokens)
+    present = store.batch_exists(keys)
+    wanted = min(present, (len(tokens) - 1) // page_tokens)
+    cached = 0
     past = None
-    if cached:
+    if wanted:
         size = page_bytes(config, page_tokens)
-        buffer = bytearray(cached * size)
+        buffer = bytearray(wanted * size)
         whole = memoryview(buffer)
-        into = [whole[i * size : (i + 1) * size] for i in range(cached)]
-        hits = store.get_many(keys[:cached], into)
-        cached = next((i for i, hit in enumerate(hits) if not hit), cached)
+        into = [whole[i * size : (i + 1) * size] for i in range(wanted)]
+        hits = store.get_many(keys[:wanted], into)
+        cached = next((i for i, hit in enumerate(hits) if not hit), wanted)
         if cached:
             past = pages_to_kv(buffer, cached, config, page_tokens)
     rest = torch.tensor([tokens[cached * page_tokens :]])
     logits, kv = prefill(model, rest, past)
-    new = len(keys) - cached
-    if new:
-        store.put_many(keys[cached:], kv_to_pages(kv, cached, new, config, page_tokens))
-    return logits, kv, PrefillStats(cached, rest.shape[1], new)
+    # Pages the store has already (a prompt of whole pages loads all but its last) are
+    # not put again; after a miss, everything from the miss on is.
+    first_new = present if cached == wanted else cached
+    new = len(keys) - first_new
+    if new > 0:
+        store.put_many(keys[first_new:], kv_to_pages(kv, first_new, new, config, page_tokens))
+    return logits, kv, PrefillStats(cached, rest.shape[1], max(new, 0))

@@ -1,24 +1,29 @@
 """The `file` layout: one flyfs file per page, `<model dir>/pages/<key hex>`.
 
-A page file is the page's bytes then its 64-byte tag, written in one `wb`
-session: flyfs makes a `wb` file visible only at close, whole, so a crash
-mid-put leaves no file rather than half of one.  A get reads each page
-straight into the caller's buffer and its tag into a small one, every
-page of the call in one batched read (one request per storage node).
+A page file is the page's bytes then its 64-byte tag, written under a
+temporary name (`.<key hex>.<writer>`) and renamed into place, so a crash
+mid-put leaves at worst a temporary file (which ages out through eviction
+like any page) and never half a page under its key.  A get reads each
+page straight into the caller's buffer and its tag into a small one,
+every page of the call in one batched read (one request per storage node).
 
 Capacity and LRU, safe for several processes: use is the sum of the
-directory's file sizes (`du`), measured again before this process adds
-more than 5 % of the capacity unseen, or nears 80 % of it; eviction (to
-60 %) removes the
-least recently used files by mtime, which gets refresh (in the
-background, at most once a second per page and process).  Two processes
-evicting at once may both remove a page: the later `rm` finds it gone,
-and a get of it is a miss.
+directory's file sizes (`du`).  A put goes out in slices of at most 5 %
+of the capacity; before each, this process reserves the slice and
+measures again once it has added 5 % unseen or nears 80 %, evicting down
+to 60 %.  So each process has at most 10 % of the capacity unseen by the
+others, and two stay under the cap.  Eviction removes the least recently
+used files by mtime, which gets refresh (in the background, when older
+than 10 s).  Two processes evicting at once may both remove a page: the
+later `rm` finds it gone, and a get of it is a miss.  One put keeps at
+most 60 % of the capacity: pages past that are not stored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import re
 from collections.abc import Sequence
 
@@ -28,6 +33,8 @@ from flyfs.proto import meta_pb2
 from .inodes import InodeCache
 from .lru import Toucher
 from .tags import TAG_BYTES, encode_tag, tag_matches
+
+log = logging.getLogger("flyfs.kvcache")
 
 Buffer = bytearray | memoryview
 
@@ -51,8 +58,10 @@ class FilePages:
         self.capacity = capacity_bytes
         self.toucher = Toucher(fs)
         self.inodes = InodeCache(fs)
+        self.writer = os.urandom(6).hex()  # names this process's temporary files
         self._measured = -1  # bytes `du` said last; -1 before the first look
-        self._added = 0  # bytes this process put since
+        self._added = 0  # bytes this process reserved since
+        self._room = asyncio.Lock()  # one reservation at a time
 
     def path(self, key: bytes) -> str:
         return f"{self.directory}/{key.hex()}"
@@ -67,7 +76,8 @@ class FilePages:
         return [isinstance(found[p], meta_pb2.Inode) for p in paths]
 
     async def get(self, keys: Sequence[bytes], into: Sequence[Buffer]) -> list[bool]:
-        """Each page read into its buffer (0 copies); False where it is missing or fails its tag."""
+        """Each page read into its buffer (0 copies); False where it is missing or fails its
+        tag, and for every page if storage cannot be read (the caller recomputes)."""
         views = [memoryview(b).cast("B") for b in into]
         tags = [bytearray(TAG_BYTES) for _ in keys]
         paths, starts, dests = [], [], []
@@ -76,9 +86,14 @@ class FilePages:
             starts += [0, view.nbytes]
             dests += [view, tag]
         inodes = await self.inodes.resolve(paths)
-        counts = await self.fs._cat_ranges_into(
-            paths, starts, dests, on_error="return", inodes=inodes
-        )
+        try:
+            counts = await self.fs._cat_ranges_into(
+                paths, starts, dests, on_error="return", inodes=inodes
+            )
+        except OSError as exc:
+            log.warning("KV-cache get of %d pages failed, all misses: %s", len(keys), exc)
+            return [False] * len(keys)
+        self.inodes.update(inodes)
         hits = []
         for i, (key, view, tag) in enumerate(zip(keys, views, tags, strict=True)):
             read, tagged = counts[2 * i], counts[2 * i + 1]
@@ -95,23 +110,41 @@ class FilePages:
 
     async def put(self, keys: Sequence[bytes], pages: Sequence[Buffer]) -> None:
         views = [memoryview(p).cast("B") for p in pages]
-        await self._make_room(sum(v.nbytes + TAG_BYTES for v in views))
+        kept, total = 0, 0
+        for view in views:  # the leading pages that one put may hold
+            if total + view.nbytes + TAG_BYTES > self.capacity * LOW_WATER:
+                break
+            total += view.nbytes + TAG_BYTES
+            kept += 1
+        limit = max(1.0, self.capacity * REMEASURE_SHARE)
+        at = 0
+        while at < kept:  # bounded: every slice takes at least one page
+            size, end = 0, at
+            while end < kept and (end == at or size + views[end].nbytes + TAG_BYTES <= limit):
+                size += views[end].nbytes + TAG_BYTES
+                end += 1
+            async with self._room:
+                await self._make_room(size)
+                self._added += size  # reserved before writing: this process's puts see it
+            await asyncio.gather(*(self._put_one(keys[i], views[i]) for i in range(at, end)))
+            at = end
 
-        async def one(key: bytes, view: memoryview) -> None:
-            tag = encode_tag(key, GENERATION, view)
+    async def _put_one(self, key: bytes, view: memoryview) -> None:
+        tag = encode_tag(key, GENERATION, view)
 
-            async def fill(inode: meta_pb2.Inode) -> int:
-                # Page and tag straight from their buffers: 0 copies.
-                await asyncio.gather(
-                    self.fs._write_inode(inode, 0, view),
-                    self.fs._write_inode(inode, view.nbytes, memoryview(tag)),
-                )
-                return view.nbytes + TAG_BYTES
+        async def fill(inode: meta_pb2.Inode) -> int:
+            # Page and tag straight from their buffers: 0 copies.
+            await asyncio.gather(
+                self.fs._write_inode(inode, 0, view),
+                self.fs._write_inode(inode, view.nbytes, memoryview(tag)),
+            )
+            return view.nbytes + TAG_BYTES
 
-            await self.fs._write_file(self.path(key), "wb", fill)
-
-        await asyncio.gather(*(one(k, v) for k, v in zip(keys, views, strict=True)))
-        self._added += sum(v.nbytes + TAG_BYTES for v in views)
+        temporary = f"{self.directory}/.{key.hex()}.{self.writer}"
+        await self.fs._write_file(temporary, "wb", fill)
+        rename = meta_pb2.RenameRequest(src=temporary, dst=self.path(key), parents=True)
+        await self.fs._meta("Rename", rename)  # atomic; replaces a page put meanwhile
+        self.inodes.forget(self.path(key))
 
     async def delete(self, keys: Sequence[bytes]) -> None:
         paths = [self.path(k) for k in keys]

@@ -45,6 +45,12 @@ class InodeCache:
                 self._known.move_to_end(path)
         return found
 
+    def update(self, found: dict[str, meta_pb2.Inode | FlyfsError]) -> None:
+        """Keep what a read ended up using (fresh inodes after an ESTALE)."""
+        for path, inode in found.items():
+            if isinstance(inode, meta_pb2.Inode):
+                self.remember(path, inode)
+
     def remember(self, path: str, inode: meta_pb2.Inode) -> None:
         self._known[path] = inode
         self._known.move_to_end(path)

@@ -23,16 +23,23 @@ mtime, which gets refresh in the background) are renamed into `trash/`
 the space as freed) and removed, leaving room for one more slab than the
 new one, which another process may be creating at the same moment (so
 two writers stay under the cap; each further one may pass it by a slab,
-an eighth of the capacity).  Eviction is per slab, so a hot page in
-an evicted slab is a miss once, and is put again into a new slab.
+an eighth of the capacity).  Slabs a put is still filling are never
+evicted, and one put keeps at most a third of the capacity (its leading
+pages), so a long prompt cannot evict its own head.  A slab left in the
+trash by an evicting process that died is removed a minute later by the
+next eviction.  Eviction is per slab, so a hot page in an evicted slab is
+a miss once, and is put again into a new slab.  A forked child takes a
+writer id of its own before its first put.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -45,11 +52,18 @@ from .inodes import InodeCache
 from .lru import Toucher
 from .tags import TAG_BYTES, encode_tag, tag_key, tag_matches
 
+log = logging.getLogger("flyfs.kvcache")
+
 Buffer = bytearray | memoryview
 
 _NAME = re.compile(r"(?P<writer>[0-9a-f]+)-(?P<serial>\d+)-s(?P<slot>\d+)-n(?P<slots>\d+)\.slab")
 MAX_SLOTS = 1024
+TRASH_GRACE_S = 60.0  # a slab this long in the trash was left there by a crash
 SLABS_PER_CAPACITY = 8  # a slab is about this share of the capacity: eviction's grain
+
+
+def _writer_id() -> str:
+    return f"{os.getpid():x}{os.urandom(4).hex()}"
 
 
 def slot_size(page_bytes: int) -> int:
@@ -103,13 +117,15 @@ class SlabPages:
         self.capacity = capacity_bytes
         self.toucher = Toucher(fs)
         self.inodes = InodeCache(fs)
-        self.writer = f"{os.getpid():x}{os.urandom(4).hex()}"
+        self._pid = os.getpid()
+        self.writer = _writer_id()
         self._serial = 0
         self._known: dict[str, Slab] = {}
         self._index: dict[bytes, tuple[str, int]] = {}  # key -> (slab name, slot)
         self._own: Slab | None = None  # the slab this process fills now
         self._next_slot = 0
         self._allocating = asyncio.Lock()  # puts from several threads share `_own`
+        self._filling: set[str] = set()  # slabs puts are writing now: never evicted
 
     def _path(self, name: str) -> str:
         return f"{self.slabs_dir}/{name}"
@@ -118,13 +134,15 @@ class SlabPages:
 
     async def refresh(self) -> None:
         """Learn the slabs and tags other processes wrote since the last look."""
+        known_before = set(self._known)  # a slab made while the listing runs is not gone
         try:
             names = [n.rsplit("/", 1)[-1] for n in await self.fs._ls(self.slabs_dir, detail=False)]
         except FileNotFoundError:
             names = []
         present = set(names)
-        for name in [n for n in self._known if n not in present]:
-            self._forget(name)
+        for name in known_before - present:
+            if self._own is None or name != self._own.name:
+                self._forget(name)
         unread = []
         for name in names:
             slab = self._known.get(name) or Slab.parse(name)
@@ -143,8 +161,8 @@ class SlabPages:
             [self._path(s.name) for s in slabs], [0] * len(slabs), areas, on_error="return"
         )
         for slab, area, count in zip(slabs, areas, counts, strict=True):
-            if isinstance(count, BaseException):
-                continue  # evicted meanwhile: the next refresh forgets it
+            if isinstance(count, BaseException) or self._known.get(slab.name) is not slab:
+                continue  # evicted meanwhile (the next refresh forgets it), or forgotten
             view = memoryview(area)
             for slot in range(min(slab.slots, count // TAG_BYTES)):
                 found = tag_key(view[slot * TAG_BYTES : (slot + 1) * TAG_BYTES])
@@ -169,35 +187,42 @@ class SlabPages:
         return [k in self._index for k in keys]
 
     async def get(self, keys: Sequence[bytes], into: Sequence[Buffer]) -> list[bool]:
-        """Pages read into the caller's buffers (0 copies from 256 KiB up); False = miss."""
+        """Pages read into the caller's buffers (0 copies from 256 KiB up); False = miss,
+        also for every page if storage cannot be read (the caller recomputes)."""
         if any(k not in self._index for k in keys):
             await self.refresh()
         views = [memoryview(b).cast("B") for b in into]
         tags = [bytearray(TAG_BYTES) for _ in keys]
-        paths, starts, dests, asked = [], [], [], []
+        paths, starts, dests = [], [], []
+        asked: list[tuple[int, Slab]] = []  # taken now: the index may change while reading
         for i, (key, view, tag) in enumerate(zip(keys, views, tags, strict=True)):
             where = self._index.get(key)
-            if where is None:
+            slab = self._known.get(where[0]) if where is not None else None
+            if where is None or slab is None:
                 continue
-            slab = self._known[where[0]]
             paths += [self._path(slab.name)] * 2
             starts += [slab.data_offset(where[1]), where[1] * TAG_BYTES]
             dests += [view, tag]
-            asked.append(i)
+            asked.append((i, slab))
         inodes = await self.inodes.resolve(paths)
-        counts = await self.fs._cat_ranges_into(
-            paths, starts, dests, on_error="return", inodes=inodes
-        )
+        try:
+            counts = await self.fs._cat_ranges_into(
+                paths, starts, dests, on_error="return", inodes=inodes
+            )
+        except OSError as exc:
+            log.warning("KV-cache get of %d pages failed, all misses: %s", len(keys), exc)
+            return [False] * len(keys)
+        self.inodes.update(inodes)
         hits = [False] * len(keys)
         used = []
-        for n, i in enumerate(asked):
+        for n, (i, slab) in enumerate(asked):
             read, tagged = counts[2 * n], counts[2 * n + 1]
-            name = self._index[keys[i]][0]
-            generation = self._known[name].generation
             whole = read == views[i].nbytes and tagged == TAG_BYTES
-            hits[i] = whole and tag_matches(tags[i], keys[i], generation, views[i])
-            path = self._path(name)
-            if hits[i] and isinstance(inodes[path], meta_pb2.Inode):
+            hits[i] = whole and tag_matches(tags[i], keys[i], slab.generation, views[i])
+            path = self._path(slab.name)
+            if not hits[i]:
+                self.inodes.forget(path)  # a short read: the slab's length may be old
+            elif isinstance(inodes[path], meta_pb2.Inode):
                 used.append((path, inodes[path].mtime_ns))
         self.toucher.touch(used)
         return hits
@@ -205,16 +230,30 @@ class SlabPages:
     # ---- putting pages ---------------------------------------------------------------------
 
     async def put(self, keys: Sequence[bytes], pages: Sequence[Buffer]) -> None:
+        """Pages into slots of this process's slabs.  One put keeps at most a third of
+        the capacity (the leading pages: a prefix's head matters most)."""
         views = [memoryview(p).cast("B") for p in pages]
         placed: dict[str, tuple[Slab, list[tuple[int, bytes, memoryview]]]] = {}
-        for key, view in zip(keys, views, strict=True):
-            slab, slot = await self._reserve(view.nbytes)
-            placed.setdefault(slab.name, (slab, []))[1].append((slot, key, view))
-        await asyncio.gather(*(self._fill(slab, items) for slab, items in placed.values()))
+        budget = self.capacity // 3
+        try:
+            for key, view in zip(keys, views, strict=True):
+                budget -= slot_size(view.nbytes)
+                if budget < 0:
+                    break
+                slab, slot = await self._reserve(view.nbytes)
+                if slab.name not in placed:
+                    self._filling.add(slab.name)  # not to be evicted by this very put
+                    placed[slab.name] = (slab, [])
+                placed[slab.name][1].append((slot, key, view))
+            await asyncio.gather(*(self._fill(slab, items) for slab, items in placed.values()))
+        finally:
+            self._filling.difference_update(placed)
 
     async def _reserve(self, page_bytes: int) -> tuple[Slab, int]:
         """The next free slot of this process's slab, a new slab if it is full or too small."""
         async with self._allocating:
+            if self._pid != os.getpid():  # a forked child: its own writer id and slabs
+                self._pid, self.writer, self._own = os.getpid(), _writer_id(), None
             own = self._own
             if own is None or self._next_slot >= own.slots or page_bytes > own.slot_bytes:
                 own = await self._new_slab(slot_size(page_bytes))
@@ -286,6 +325,7 @@ class SlabPages:
 
     async def _make_room(self, incoming: int) -> None:
         """Evict least recently used slabs until `incoming` more bytes fit the capacity."""
+        await self._sweep_trash()
         try:
             entries = await self.fs._ls(self.slabs_dir, detail=True)
         except FileNotFoundError:
@@ -300,6 +340,8 @@ class SlabPages:
         for _, slab in slabs:  # bounded by the listing
             if used + incoming <= limit:
                 break
+            if slab.name in self._filling:
+                continue
             if await self._to_trash(slab.name):
                 doomed.append(f"{self.trash_dir}/{slab.name}")
             used -= slab.reserved_bytes  # gone either way: by us or by another process
@@ -311,8 +353,20 @@ class SlabPages:
         try:
             await self.fs._mv(self._path(name), f"{self.trash_dir}/{name}")
         except FileNotFoundError:
+            if not await self.fs._exists(self.trash_dir):
+                raise  # not a lost race: the trash directory itself is missing
             return False
         return True
+
+    async def _sweep_trash(self) -> None:
+        """Remove slabs left in the trash by an evicting process that died before its `rm`."""
+        try:
+            entries = await self.fs._ls(self.trash_dir, detail=True)
+        except FileNotFoundError:
+            await self.fs._makedirs(self.trash_dir, exist_ok=True)
+            return
+        old = time.time() - TRASH_GRACE_S
+        await remove_files(self.fs, [e["name"] for e in entries if e.get("mtime", 0) < old])
 
 
 def _runs(tags: dict[int, bytes]) -> list[tuple[int, bytes]]:

@@ -204,3 +204,31 @@ def test_readahead_after_seeks_and_big_reads(fs: FlyfsFileSystem, base: str) -> 
         assert f.read(50) == data[3 * CHUNK + 10 : 3 * CHUNK + 60]
         assert f.read() == data[3 * CHUNK + 60 :]
         assert f.read(10) == b""
+
+
+def test_write_at_updates_in_place_and_grows_the_file(fs: FlyfsFileSystem, base: str) -> None:
+    data = bytearray(pattern(3 * CHUNK, 7))
+    fs.pipe_file(f"{base}/f", bytes(data))
+    ino = fs.info(f"{base}/f")["ino"]
+    patches = [(10, b"abc"), (CHUNK - 2, b"straddle"), (3 * CHUNK + 5, b"past the end")]
+    fs.write_at(f"{base}/f", patches)
+    data.extend(bytes(3 * CHUNK + 5 + 12 - len(data)))
+    for offset, patch in patches:
+        data[offset : offset + len(patch)] = patch
+    assert fs.cat_file(f"{base}/f") == bytes(data)  # the gap past the old end reads as zeros
+    assert fs.info(f"{base}/f")["ino"] == ino  # in place: the same inode
+    with pytest.raises(FileNotFoundError):
+        fs.write_at(f"{base}/missing", [(0, b"x")])
+    with pytest.raises(OSError):
+        fs.write_at(f"{base}/f", [(-1, b"x")])
+    assert fs.cat_file(f"{base}/f") == bytes(data)
+
+
+def test_cat_ranges_into_can_return_errors_in_place(fs: FlyfsFileSystem, base: str) -> None:
+    fs.pipe_file(f"{base}/f", b"0123456789")
+    into = [bytearray(4), bytearray(4)]
+    counts = fs.cat_ranges_into([f"{base}/f", f"{base}/missing"], [3, 0], into, on_error="return")
+    assert counts[0] == 4 and bytes(into[0]) == b"3456"
+    assert isinstance(counts[1], FileNotFoundError)
+    with pytest.raises(FileNotFoundError):
+        fs.cat_ranges_into([f"{base}/missing"], [0], [bytearray(1)])

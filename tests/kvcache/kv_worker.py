@@ -26,7 +26,7 @@ def main() -> None:
         capacity, seconds, seed = int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
         churn(KVCacheStore(fs, "churn", capacity_bytes=capacity, layout=layout), seconds, seed)
     elif mode == "put-forever":
-        store = KVCacheStore(fs, "killed", capacity_bytes=1 << 30, layout=layout)
+        store = KVCacheStore(fs, f"killed-{layout}", capacity_bytes=1 << 30, layout=layout)
         rng = random.Random(os.getpid())
         print("started", flush=True)
         for _ in range(100_000):  # until SIGKILL

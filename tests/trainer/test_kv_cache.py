@@ -52,4 +52,24 @@ def test_a_cached_prefix_gives_the_logits_of_recompute(
     assert all((k - fk).abs().max() <= 1e-5 for (k, _), (fk, _) in zip(kv, full_kv, strict=True))
     # A prompt that is whole pages still computes its last page's tokens (for their logits).
     _, _, stats = cached_prefill(model, store, shared)
-    assert stats.cached_pages == 3 and stats.computed_tokens == 64
+    assert (stats.cached_pages, stats.computed_tokens, stats.spilled_pages) == (3, 64, 0)
+
+
+def test_a_page_missing_at_get_falls_back_to_computing_from_there(
+    local_cluster: LocalCluster,
+) -> None:
+    fs = FlyfsFileSystem(cluster=local_cluster.mgmtd_address, skip_instance_cache=True)
+    store = KVCacheStore(fs, "byte-lm-partial", page_tokens=64)
+    model = _model()
+    rng = random.Random(4)
+    prompt = [rng.randrange(256) for _ in range(64 * 4 + 10)]
+    cached_prefill(model, store, prompt)
+    keys = store.keys(prompt)
+    assert store.batch_exists(keys) == 4  # and this store remembers them
+    fs.write_at(store._pages.path(keys[2]), [(100, b"rot")])  # present, but torn: a miss
+    logits, _, stats = cached_prefill(model, store, prompt)
+    assert (stats.cached_pages, stats.computed_tokens, stats.spilled_pages) == (2, 138, 2)
+    full, _ = prefill(model, torch.tensor([prompt]))
+    assert (logits[0, -1] - full[0, -1]).abs().max() <= 1e-5
+    again, _, stats = cached_prefill(model, store, prompt)  # spilled again, whole
+    assert stats.cached_pages == 4 and (again[0, -1] - full[0, -1]).abs().max() <= 1e-5
