@@ -36,6 +36,7 @@ bench:
 	$(BIN)/python bench/client_bench.py
 	$(BIN)/python bench/failover_bench.py
 	$(BIN)/python bench/workload_bench.py
+	$(BIN)/python bench/kvcache_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
