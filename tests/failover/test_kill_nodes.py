@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from conftest import LEASE_S
 from workload import (
+    LEASE_S,
     Load,
     all_serving,
     compare_replicas,

@@ -8,8 +8,16 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import LEASE_S, short_lease_cluster
-from workload import Load, all_serving, compare_replicas, filesystem, target_dirs, wait_for
+from workload import (
+    LEASE_S,
+    Load,
+    all_serving,
+    compare_replicas,
+    filesystem,
+    short_lease_cluster,
+    target_dirs,
+    wait_for,
+)
 
 from flyfs.chains import LASTSRV, OFFLINE, SERVING, SYNCING
 from flyfs.cluster import LocalCluster

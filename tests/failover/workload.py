@@ -26,6 +26,24 @@ from flyfs.routing import Routing
 from flyfs.storage.chunk_store import ChunkStore
 
 CHUNK_SIZE = 1 << 20
+# Short, so a dead node leaves its chains within seconds, yet several heartbeats
+# long, so two busy cores do not fake a failure.
+LEASE_S = 4.0
+HEARTBEAT_S = 0.4
+
+
+def short_lease_cluster(directory: Path, **storage_config: object) -> LocalCluster:
+    """3 storage nodes x 2 targets, chains of 3, the short lease; `storage_config` overrides."""
+    return LocalCluster.up(
+        directory,
+        nodes=3,
+        targets_per_node=2,
+        replicas=3,
+        heartbeat_s=HEARTBEAT_S,
+        lease_s=LEASE_S,
+        attached=True,
+        storage_config=storage_config,
+    )
 
 
 def filesystem(cluster: LocalCluster, **options: object) -> FlyfsFileSystem:
