@@ -377,6 +377,20 @@ class StorageService:
                     f" (version {view.version})",
                 )
             info = ChunkInfo.from_proto(request.install, request.chunk_size)
+            current = await self.in_io(lambda: target.store.meta(info.chunk_id))
+            if (
+                current is not None
+                and current.chain_ver == view.version
+                and current.update_ver > info.commit_ver
+            ):
+                # Written by a forward under this very chain version, so newer than this
+                # install: one its sender gave up on (a timeout) and that arrives late.
+                raise error(
+                    Code.STALE_VERSION,
+                    f"holds v{current.update_ver} forwarded under chain version"
+                    f" {view.version}; the install of v{info.commit_ver} is late",
+                    bytes(info.chunk_id).hex(),
+                )
             done = await self.in_io(lambda: target.store.install(info, payload))
         response = data_pb2.ResponseHeader()
         w = response.write
