@@ -15,9 +15,8 @@ reads as zeros (sparse files, truncate up), and so does the part of a
 chunk past its stored length; but a missing chunk sends one question to
 meta (`inodes_gone`), and if its inode was removed and collected while a
 reader held it the read fails with ESTALE rather than return zeros.
-Copies: a read of one range is received straight into the caller's buffer
-(0 copies in Python); a batch lands in a reused buffer and each range is
-copied out once (1 copy).
+Copies: 0 in Python: every range, alone or in a batch, is received straight
+into the caller's buffer (`flyfs.storage_client` scatters a batch's payload).
 
 Writes go to the chain's head.  A client has at most one update of a chunk
 in flight (the storage protocol's rule, docs/interfaces.md); different
@@ -56,9 +55,9 @@ MAX_BACKOFF_S = 1.0
 # frame limit is 256 MiB; smaller batches overlap better).
 BATCH_RANGES = 1024
 BATCH_BYTES = 64 << 20
-# A piece this large goes in a request of its own, received straight into its
-# destination (0 copies) instead of through a batch's buffer (1 copy).
-ALONE_BYTES = 256 << 10
+# A piece this large goes in a request of its own, so a big read spreads over the
+# node's connections; smaller ones share one request per node (fewer round trips).
+ALONE_BYTES = 1 << 20
 _ROUTING_ERRORS = frozenset(
     {
         Code.ROUTING_STALE,

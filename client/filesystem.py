@@ -418,7 +418,7 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
         self, paths, starts, ends, max_gap=None, batch_size=None, on_error="return", **kwargs
     ):
         """Many ranges, grouped into one batch read per storage node, each received into
-        its own result `bytes` (the data plane's 1 copy for small ranges, 0 for large)."""
+        its own result `bytes` (0 copies in Python)."""
         if not isinstance(paths, list):
             raise TypeError("paths must be a list")
         starts = list(starts) if isinstance(starts, Sequence) else [starts] * len(paths)
@@ -459,7 +459,7 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
         inodes: dict[str, meta_pb2.Inode | FlyfsError] | None = None,
     ) -> list[int | BaseException]:
         """Range `[starts[i], starts[i] + len(buffers[i]))` of `paths[i]` into `buffers[i]`;
-        the byte counts.  0 copies for ranges of 256 KiB and more, 1 below (batched).
+        the byte counts.  0 copies in Python.
         `on_error="return"`: a path that cannot be read (missing, a directory) gives its
         exception in place of a count, as fsspec's `cat_ranges` does.  `inodes`: every
         path's inode as `_stat_many` gave it earlier, to skip asking meta again (a

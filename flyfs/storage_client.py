@@ -7,14 +7,15 @@ A read asks for byte ranges and gets exactly those bytes, with the CRC32C
 of every 64 KiB block they touch (and, for blocks covered in part, CRCs of
 the unsent parts: `flyfs.checksums`), so every byte is verified here before
 the caller sees it: a mismatch is CHECKSUM_MISMATCH, never bad bytes.
-Copies per read: a single range is received straight into its destination
-(0 copies in Python) and verified in place; a batch lands in a reused
-scratch buffer (0 copies) and each range is copied into its destination
-(1 copy).
+Copies per read: 0 in Python.  The response header lists every range's
+length before its payload arrives, so each range is received straight
+into its own destination (the payload scattered over them in order) and
+verified in place.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ import crc32c
 
 from flyfs.checksums import verify_range
 from flyfs.errors import Code, FlyfsError, error
-from flyfs.net import BufferPool, ConnectionPool, raise_for_status
+from flyfs.net import ConnectionPool, raise_for_status
 from flyfs.proto import common_pb2, data_pb2
 from flyfs.request_tags import RequestTagger
 
@@ -51,7 +52,6 @@ class StorageClient:
     def __init__(self, pool: ConnectionPool, tagger: RequestTagger | None = None):
         self.pool = pool
         self.tagger = tagger or RequestTagger()
-        self.buffers = BufferPool()
 
     async def read(
         self, address: Address, ranges: Sequence[RangeRead], committed_on_pending: bool = False
@@ -68,38 +68,28 @@ class StorageClient:
             header.read.ranges.add(
                 chunk_id=r.chunk_id, chain=r.chain, offset=r.offset, length=r.length
             )
-        if len(ranges) == 1:
-            response, payload = await self.pool.request(address, header, into=ranges[0].dest)
-            return self._place(raise_for_status(response).read.results, payload, ranges, True)
-        scratch = self.buffers.acquire(sum(r.length for r in ranges))
-        try:
-            response, payload = await self.pool.request(address, header, into=scratch)
-            return self._place(raise_for_status(response).read.results, payload, ranges, False)
-        finally:
-            self.buffers.release(scratch)
+        response, _ = await self.pool.request(
+            address, header, into=functools.partial(_scatter, ranges)
+        )
+        return self._place(raise_for_status(response).read.results, ranges)
 
     @staticmethod
     def _place(
-        results: Sequence[data_pb2.ReadResult],
-        payload: memoryview,
-        ranges: Sequence[RangeRead],
-        in_place: bool,
+        results: Sequence[data_pb2.ReadResult], ranges: Sequence[RangeRead]
     ) -> list[RangeResult]:
+        """Verify every range where it landed; a mismatch is that range's error."""
         if len(results) != len(ranges):
             raise error(Code.INTERNAL, f"{len(results)} results for {len(ranges)} ranges")
         placed = []
-        at = 0
         for wanted, result in zip(ranges, results, strict=True):
             if result.status.code:
                 code = Code(result.status.code)
                 placed.append(RangeResult(error=error(code, result.status.message)))
                 continue
             n = result.length
-            data = payload[at : at + n]
-            at += n
             try:
                 verify_range(
-                    data,
+                    wanted.dest[:n],
                     result.offset,
                     result.chunk_length,
                     result.block_crc32c,
@@ -110,8 +100,6 @@ class StorageClient:
             except FlyfsError as exc:
                 placed.append(RangeResult(error=exc))
                 continue
-            if not in_place:
-                wanted.dest[:n] = data
             placed.append(RangeResult(length=n, commit_ver=result.commit_ver))
         return placed
 
@@ -145,3 +133,20 @@ class StorageClient:
         """Any other request, its payload sent as is; the whole-request status is raised."""
         response, _ = await self.pool.request(address, header, payload)
         return raise_for_status(response)
+
+
+def _scatter(ranges: Sequence[RangeRead], response: data_pb2.ResponseHeader) -> list[memoryview]:
+    """Where a read response's payload lands: each served range in its own destination."""
+    results = response.read.results
+    if len(results) != len(ranges):
+        raise error(Code.INTERNAL, f"{len(results)} results for {len(ranges)} ranges")
+    dests = []
+    for wanted, result in zip(ranges, results, strict=True):
+        if result.status.code:
+            continue
+        if result.length > min(wanted.length, wanted.dest.nbytes):
+            raise error(
+                Code.INTERNAL, f"{result.length} bytes answered for a {wanted.length}-byte range"
+            )
+        dests.append(wanted.dest[: result.length])
+    return dests

@@ -187,7 +187,7 @@ class SlabPages:
         return [k in self._index for k in keys]
 
     async def get(self, keys: Sequence[bytes], into: Sequence[Buffer]) -> list[bool]:
-        """Pages read into the caller's buffers (0 copies from 256 KiB up); False = miss,
+        """Pages read into the caller's buffers (0 copies); False = miss,
         also for every page if storage cannot be read (the caller recomputes)."""
         if any(k not in self._index for k in keys):
             await self.refresh()

@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flyfs import errors
 from flyfs.errors import Code
@@ -29,7 +31,10 @@ from flyfs.net.protocol import FrameProtocol
 from flyfs.proto import common_pb2, data_pb2
 
 Payload = bytes | bytearray | memoryview
-Response = tuple[data_pb2.ResponseHeader, memoryview]
+# The payload view, or with a Scatter `into` the buffers it filled.
+Response = tuple[data_pb2.ResponseHeader, Any]
+Scatter = Callable[[data_pb2.ResponseHeader], list[memoryview]]
+"""Given a response's header, the buffers its payload fills in order."""
 
 # Responses that may still arrive for requests whose caller gave up; past
 # this many the connection is closed rather than remember more.
@@ -40,7 +45,7 @@ _EMPTY = memoryview(b"")
 @dataclass(eq=False)
 class _Pending:
     future: asyncio.Future[Response]
-    into: memoryview | None
+    into: memoryview | Scatter | None
     receiving: bool = field(default=False)  # its payload is landing in `into`
 
 
@@ -59,20 +64,39 @@ class _ClientProtocol(FrameProtocol):
         if pending.into is None:
             pending.receiving = True
             return memoryview(bytearray(size))
+        if callable(pending.into):
+            try:
+                segments = pending.into(head.header)
+            except errors.FlyfsError as exc:
+                return self._refuse(rid, pending, exc)
+            if sum(s.nbytes for s in segments) != size:
+                return self._refuse(
+                    rid,
+                    pending,
+                    errors.error(
+                        Code.INTERNAL, f"response payload of {size} bytes fits no scatter list"
+                    ),
+                )
+            pending.receiving = True
+            return segments
         if pending.into.nbytes < size:
-            del self.pending[rid]
-            self.abandoned.add(rid)  # so frame_complete ignores it
-            _settle(
+            return self._refuse(
+                rid,
                 pending,
-                exc=errors.error(
+                errors.error(
                     Code.INVALID_ARGUMENT,
                     f"response payload of {size} bytes does not fit the "
                     f"{pending.into.nbytes}-byte into= buffer",
                 ),
             )
-            return None
         pending.receiving = True
         return pending.into[:size]
+
+    def _refuse(self, rid: int, pending: _Pending, exc: errors.FlyfsError) -> None:
+        """Fail a request whose payload has nowhere to go; the payload is discarded."""
+        del self.pending[rid]
+        self.abandoned.add(rid)  # so frame_complete ignores it
+        _settle(pending, exc=exc)
 
     def frame_complete(self, head: FrameHead, payload: memoryview | None) -> None:
         rid = head.header.request_id
@@ -84,7 +108,10 @@ class _ClientProtocol(FrameProtocol):
             return
         del self.pending[rid]
         if payload is None:
-            payload = _EMPTY if pending.into is None else pending.into[:0]
+            if callable(pending.into):
+                payload = []
+            else:
+                payload = _EMPTY if pending.into is None else pending.into[:0]
         _settle(pending, result=(head.header, payload))
 
     def lost(self, exc: errors.FlyfsError) -> None:
@@ -180,14 +207,16 @@ class Connection:
         header: data_pb2.RequestHeader,
         payload: Payload | None = None,
         *,
-        into: Buffer | memoryview | None = None,
+        into: Buffer | memoryview | Scatter | None = None,
         timeout_s: float | None = None,
     ) -> Response:
         """Send one request and await its response header and payload view.
 
         Sets `header.request_id` (and `timeout_ms` when `timeout_s` is given).
         With `into`, the response payload is received straight into it and the
-        view returned is `into[:payload_len]`. The whole-request status is not
+        view returned is `into[:payload_len]`; `into` may also be a function of
+        the response header returning buffers the payload fills in order (their
+        sizes must add up to it), which are then returned. The whole-request status is not
         raised here (see handshake.raise_for_status): batches carry statuses
         per item. On timeout or cancellation the request is abandoned; if its
         payload was already landing in `into`, the connection is closed so that
@@ -197,7 +226,7 @@ class Connection:
         if proto.close_reason is not None:
             raise errors.error(Code.CONNECTION_LOST, proto.close_reason.message)
         body = _byte_view(payload)
-        dest = None if into is None else _byte_view(into)
+        dest = into if into is None or callable(into) else _byte_view(into)
         rid = next(self._ids)
         header.request_id = rid
         if timeout_s is not None:

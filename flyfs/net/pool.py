@@ -18,7 +18,7 @@ from flyfs import errors
 from flyfs.errors import Code
 from flyfs.frame import DEFAULT_LIMITS, FrameLimits
 from flyfs.net.buffers import Buffer
-from flyfs.net.client import Connection, Payload, Response
+from flyfs.net.client import Connection, Payload, Response, Scatter
 from flyfs.proto import common_pb2, data_pb2
 
 Address = tuple[str, int]
@@ -55,7 +55,7 @@ class ConnectionPool:
         header: data_pb2.RequestHeader,
         payload: Payload | None = None,
         *,
-        into: Buffer | memoryview | None = None,
+        into: Buffer | memoryview | Scatter | None = None,
         timeout_s: float | None = None,
     ) -> Response:
         """Connection.request on a pooled connection to `address`, all within one budget."""

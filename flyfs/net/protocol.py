@@ -13,6 +13,8 @@ Copy counts on the receive path:
   once from scratch into the destination (at most the scratch size per
   frame); every later read of that payload goes straight into the
   destination (`get_buffer` returns a memoryview slice of it): 0 copies.
+  A destination may be a list of segments filled one after the other (a
+  batch read's ranges, each into its caller's buffer): still 0 copies.
 
 Memory stays bounded whatever the peer sends: the scratch buffer is fixed,
 FrameReader buffers at most one header (<= limits.max_header_bytes), and a
@@ -33,6 +35,9 @@ log = logging.getLogger("flyfs.net")
 
 SCRATCH_BYTES = 64 << 10
 
+Destination = memoryview | list[memoryview] | None
+"""Where a frame's payload lands: one buffer, segments filled in order, or nowhere."""
+
 
 class FrameProtocol(asyncio.BufferedProtocol):
     """Parses one connection's frames and offers writers a drain future.
@@ -49,8 +54,11 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._reader = FrameReader(expect, limits)
         self._scratch = memoryview(bytearray(SCRATCH_BYTES))
         self._head: FrameHead | None = None  # the frame whose payload is arriving
-        self._dest: memoryview | None = None  # its destination; None: discard
-        self._dest_pos = 0
+        self._dest: Destination = None  # what frame_started returned; None: discard
+        self._segments: list[memoryview] = []  # the non-empty parts of it, in order
+        self._segment = 0  # the one being filled ...
+        self._segment_pos = 0  # ... and how far
+        self._dest_pos = 0  # payload bytes received (or discarded)
         self._into_dest = False  # the last get_buffer handed out the destination
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
@@ -59,11 +67,12 @@ class FrameProtocol(asyncio.BufferedProtocol):
 
     # ---- hooks -------------------------------------------------------------
 
-    def frame_started(self, head: FrameHead) -> memoryview | None:
-        """Where the payload (payload_len > 0) of `head` lands; None discards it."""
+    def frame_started(self, head: FrameHead) -> Destination:
+        """Where the payload (payload_len > 0) of `head` lands: one buffer of exactly its
+        size, or segments filled in order whose sizes add up to it; None discards it."""
         return None
 
-    def frame_complete(self, head: FrameHead, payload: memoryview | None) -> None:
+    def frame_complete(self, head: FrameHead, payload: Destination) -> None:
         """A whole frame arrived; `payload` is what frame_started returned."""
 
     def lost(self, exc: errors.FlyfsError) -> None:
@@ -80,10 +89,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
 
     def get_buffer(self, sizehint: int) -> memoryview:
         # Never empty: uvloop may ask before any byte arrived.
-        remaining = self._reader.payload_remaining
-        if self._dest is not None and remaining:
+        if self._segments and self._reader.payload_remaining:
             self._into_dest = True
-            return self._dest[self._dest_pos : self._dest_pos + remaining]
+            return self._segments[self._segment][self._segment_pos :]
         self._into_dest = False
         return self._scratch
 
@@ -93,7 +101,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
         try:
             if self._into_dest:
                 self._into_dest = False
-                self._dest_pos += nbytes
+                self._advance(nbytes)
                 self._reader.payload_received(nbytes)
                 if not self._reader.payload_remaining:
                     self._finish_frame()
@@ -167,22 +175,42 @@ class FrameProtocol(asyncio.BufferedProtocol):
 
     def _start_frame(self, head: FrameHead) -> None:
         self._head, self._dest, self._dest_pos = head, None, 0
+        self._segments, self._segment, self._segment_pos = [], 0, 0
         size = head.prefix.payload_len
         if size == 0:
             self._finish_frame()
             return
         dest = self.frame_started(head)
-        if dest is not None and dest.nbytes != size:
+        if dest is None:
+            return
+        segments = [dest] if isinstance(dest, memoryview) else list(dest)
+        total = sum(s.nbytes for s in segments)
+        if total != size:
             raise errors.error(
-                Code.INTERNAL, f"destination of {dest.nbytes} bytes for a {size}-byte payload"
+                Code.INTERNAL, f"destination of {total} bytes for a {size}-byte payload"
             )
-        self._dest = dest
+        self._dest, self._segments = dest, [s for s in segments if s.nbytes]
+
+    def _advance(self, nbytes: int) -> None:
+        """`nbytes` more of the payload landed in the destination's current segment(s)."""
+        self._dest_pos += nbytes
+        self._segment_pos += nbytes
+        segments = self._segments
+        while self._segment < len(segments) and self._segment_pos >= segments[self._segment].nbytes:
+            self._segment_pos -= segments[self._segment].nbytes
+            self._segment += 1
 
     def _payload_piece(self, piece: memoryview) -> None:
-        if self._dest is not None:
+        at = 0
+        while at < len(piece) and self._segment < len(self._segments):  # bounded by segments
             # Copy 1 of 1: bytes that shared a read with their header.
-            self._dest[self._dest_pos : self._dest_pos + len(piece)] = piece
-        self._dest_pos += len(piece)
+            segment = self._segments[self._segment]
+            n = min(len(piece) - at, segment.nbytes - self._segment_pos)
+            segment[self._segment_pos : self._segment_pos + n] = piece[at : at + n]
+            self._advance(n)
+            at += n
+        if not self._segments:
+            self._dest_pos += len(piece)  # discarded
         # Not reader.payload_remaining: one feed may hold several frames.
         assert self._head is not None
         if self._dest_pos == self._head.prefix.payload_len:
@@ -191,5 +219,6 @@ class FrameProtocol(asyncio.BufferedProtocol):
     def _finish_frame(self) -> None:
         head, dest = self._head, self._dest
         self._head, self._dest, self._dest_pos = None, None, 0
+        self._segments, self._segment, self._segment_pos = [], 0, 0
         assert head is not None
         self.frame_complete(head, dest)
