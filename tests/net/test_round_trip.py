@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import tracemalloc
@@ -195,6 +196,40 @@ def test_timeout_abandons_request_and_connection_survives() -> None:
             await asyncio.sleep(0.05)  # the late answer arrives and is discarded
             _, view = await conn.request(ping(8), b"ok", timeout_s=5)
             assert bytes(view) == b"ok" and conn.is_open
+            conn.close()
+
+    run(body())
+
+
+@pytest.mark.parametrize("size", [10, 100_000, 4 << 20])
+def test_a_scattered_payload_fills_its_buffers_in_order(size: int) -> None:
+    """`into=` a function of the response header: the payload fills buffers in order
+    (including bytes that arrived with the header); a list that does not add up to the
+    payload fails that request and leaves the connection working."""
+    payload = os.urandom(size)
+    cut = [0, size // 3, size // 3, size // 2, size]  # an empty segment in the middle
+    buffers = [bytearray(b - a) for a, b in itertools.pairwise(cut)]
+
+    async def body() -> None:
+        async with serving() as server:
+            conn = await connect(server)
+            seen = []
+
+            def scatter(header):
+                seen.append(header.request_id)
+                return [memoryview(b) for b in buffers]
+
+            header, filled = await conn.request(ping(0), payload, into=scatter, timeout_s=5)
+            raise_for_status(header)
+            assert seen == [header.request_id]  # asked once, with the response's header
+            assert [f.obj for f in filled] == buffers and b"".join(buffers) == payload
+            with pytest.raises(FlyfsError) as short:
+                await conn.request(
+                    ping(0), payload, into=lambda _: [memoryview(bytearray(size - 1))], timeout_s=5
+                )
+            assert short.value.code == Code.INTERNAL
+            header, view = await conn.request(ping(0), payload, timeout_s=5)
+            assert bytes(view) == payload  # the same connection still answers
             conn.close()
 
     run(body())
