@@ -22,7 +22,6 @@ most 60 % of the capacity: pages past that are not stored.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import re
 from collections.abc import Sequence
@@ -33,8 +32,6 @@ from flyfs.proto import meta_pb2
 from .inodes import InodeCache
 from .lru import Toucher
 from .tags import TAG_BYTES, encode_tag, tag_matches
-
-log = logging.getLogger("flyfs.kvcache")
 
 Buffer = bytearray | memoryview
 
@@ -85,15 +82,9 @@ class FilePages:
             paths += [self.path(key)] * 2
             starts += [0, view.nbytes]
             dests += [view, tag]
-        inodes = await self.inodes.resolve(paths)
-        try:
-            counts = await self.fs._cat_ranges_into(
-                paths, starts, dests, on_error="return", inodes=inodes
-            )
-        except OSError as exc:
-            log.warning("KV-cache get of %d pages failed, all misses: %s", len(keys), exc)
+        counts = await self.inodes.read(paths, starts, dests)
+        if counts is None:
             return [False] * len(keys)
-        self.inodes.update(inodes)
         hits = []
         for i, (key, view, tag) in enumerate(zip(keys, views, tags, strict=True)):
             read, tagged = counts[2 * i], counts[2 * i + 1]
@@ -101,11 +92,10 @@ class FilePages:
             hits.append(whole and tag_matches(tag, key, GENERATION, view))
             if not hits[-1]:
                 self.inodes.forget(self.path(key))
-        self.toucher.touch(
-            (p, inodes[p].mtime_ns)
-            for p, hit in zip(paths[::2], hits, strict=True)
-            if hit and isinstance(inodes[p], meta_pb2.Inode)
-        )
+        used = [
+            (p, self.inodes.mtime_ns(p)) for p, hit in zip(paths[::2], hits, strict=True) if hit
+        ]
+        self.toucher.touch((p, m) for p, m in used if m is not None)
         return hits
 
     async def put(self, keys: Sequence[bytes], pages: Sequence[Buffer]) -> None:

@@ -9,12 +9,15 @@ it; so a hot prefix's reload is one round of storage reads.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 
 from flyfs.client.filesystem import FlyfsFileSystem
 from flyfs.errors import FlyfsError
 from flyfs.proto import meta_pb2
+
+log = logging.getLogger("flyfs.kvcache")
 
 MAX_INODES = 100_000
 
@@ -27,6 +30,11 @@ class InodeCache:
 
     def known(self, path: str) -> bool:
         return path in self._known
+
+    def mtime_ns(self, path: str) -> int | None:
+        """The remembered inode's mtime (for LRU touches), None if not remembered."""
+        inode = self._known.get(path)
+        return None if inode is None else inode.mtime_ns
 
     async def resolve(self, paths: Sequence[str]) -> dict[str, meta_pb2.Inode | FlyfsError]:
         """Every path's inode (or why not): remembered ones as they are, the rest from
@@ -44,6 +52,22 @@ class InodeCache:
                 found[path] = self._known[path]
                 self._known.move_to_end(path)
         return found
+
+    async def read(
+        self, paths: list[str], starts: list[int], dests: list[memoryview]
+    ) -> list[int | BaseException] | None:
+        """`cat_ranges_into` with the remembered inodes (each range's count, or why it
+        failed); None when storage could not be read at all (the caller has misses)."""
+        inodes = await self.resolve(paths)
+        try:
+            counts = await self.fs._cat_ranges_into(
+                paths, starts, dests, on_error="return", inodes=inodes
+            )
+        except OSError as exc:
+            log.warning("KV-cache read of %d ranges failed, all misses: %s", len(paths), exc)
+            return None
+        self.update(inodes)
+        return counts
 
     def update(self, found: dict[str, meta_pb2.Inode | FlyfsError]) -> None:
         """Keep what a read ended up using (fresh inodes after an ESTALE)."""

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import os
 import re
 import time
@@ -45,14 +44,11 @@ from dataclasses import dataclass, field
 
 from flyfs.client.filesystem import FlyfsFileSystem
 from flyfs.layout import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
-from flyfs.proto import meta_pb2
 
 from .file_pages import remove_files
 from .inodes import InodeCache
 from .lru import Toucher
 from .tags import TAG_BYTES, encode_tag, tag_key, tag_matches
-
-log = logging.getLogger("flyfs.kvcache")
 
 Buffer = bytearray | memoryview
 
@@ -204,15 +200,9 @@ class SlabPages:
             starts += [slab.data_offset(where[1]), where[1] * TAG_BYTES]
             dests += [view, tag]
             asked.append((i, slab))
-        inodes = await self.inodes.resolve(paths)
-        try:
-            counts = await self.fs._cat_ranges_into(
-                paths, starts, dests, on_error="return", inodes=inodes
-            )
-        except OSError as exc:
-            log.warning("KV-cache get of %d pages failed, all misses: %s", len(keys), exc)
+        counts = await self.inodes.read(paths, starts, dests)
+        if counts is None:
             return [False] * len(keys)
-        self.inodes.update(inodes)
         hits = [False] * len(keys)
         used = []
         for n, (i, slab) in enumerate(asked):
@@ -222,8 +212,8 @@ class SlabPages:
             path = self._path(slab.name)
             if not hits[i]:
                 self.inodes.forget(path)  # a short read: the slab's length may be old
-            elif isinstance(inodes[path], meta_pb2.Inode):
-                used.append((path, inodes[path].mtime_ns))
+            elif (mtime_ns := self.inodes.mtime_ns(path)) is not None:
+                used.append((path, mtime_ns))
         self.toucher.touch(used)
         return hits
 
