@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 
-from flyfs.cli.progress import add_progress_argument, byte_progress
+from flyfs.cli.progress import add_progress_argument, transfer_each
 from flyfs.cli.remote import (
     add_cluster_argument,
+    add_recursive_argument,
     complete_errors,
     connect,
     into_directory,
@@ -24,9 +25,7 @@ from flyfs.cli.remote import (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", type=remote_path, metavar="SOURCE")
     parser.add_argument("destination", type=remote_path, metavar="DEST")
-    parser.add_argument(
-        "-r", "-R", "--recursive", action="store_true", help="directories and their contents"
-    )
+    add_recursive_argument(parser)
     add_progress_argument(parser)
     add_cluster_argument(parser)
 
@@ -36,8 +35,10 @@ def run(args: argparse.Namespace) -> int:
         fs = connect(args, [*args.sources, args.destination])
         found = sources(fs, args.sources, args.recursive)
         destination = into_directory(args.destination.path, found)
-        with byte_progress(args, sum(s.size for s in found), "cp") as progress:
-            for source in found:
-                fs.copy(source.path, destination, recursive=args.recursive)
-                progress.done_with(source.size)
+        transfer_each(
+            args,
+            found,
+            "cp",
+            lambda source, _: fs.copy(source.path, destination, recursive=args.recursive),
+        )
     return 0

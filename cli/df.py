@@ -12,6 +12,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from flyfs.cli.columns import human_bytes, print_table
+from flyfs.cli.remote import add_cluster_argument
 
 if TYPE_CHECKING:
     from flyfs.proto import mgmtd_pb2
@@ -24,12 +25,7 @@ CHAIN_HEADERS = ("CHAIN", "VERSION", "STATE", "TARGETS", "RESYNC")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--cluster",
-        metavar="ADDR_OR_FILE",
-        help="mgmtd's HOST:PORT or a cluster file"
-        " (default: $FLYFS_CLUSTER, then $FLYFS_HOME/cluster.json)",
-    )
+    add_cluster_argument(parser)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
 
 

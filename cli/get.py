@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from flyfs.cli.progress import add_progress_argument, byte_progress
+from flyfs.cli.progress import add_progress_argument, transfer_each
 from flyfs.cli.remote import (
     add_cluster_argument,
+    add_recursive_argument,
     complete_errors,
     connect,
     into_directory,
@@ -25,9 +26,7 @@ from flyfs.cli.remote import (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", type=remote_path, metavar="REMOTE")
     parser.add_argument("destination", metavar="LOCAL", help="a local file or directory")
-    parser.add_argument(
-        "-r", "-R", "--recursive", action="store_true", help="directories and their contents"
-    )
+    add_recursive_argument(parser)
     add_progress_argument(parser)
     add_cluster_argument(parser)
 
@@ -37,8 +36,12 @@ def run(args: argparse.Namespace) -> int:
         fs = connect(args, args.sources)
         found = sources(fs, args.sources, args.recursive)
         destination = into_directory(args.destination, found, os.sep)
-        with byte_progress(args, sum(s.size for s in found), "get") as progress:
-            for source in found:
-                fs.get(source.path, destination, recursive=args.recursive, callback=progress)
-                progress.done_with(source.size)
+        transfer_each(
+            args,
+            found,
+            "get",
+            lambda source, progress: fs.get(
+                source.path, destination, recursive=args.recursive, callback=progress
+            ),
+        )
     return 0

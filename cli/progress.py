@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fsspec.callbacks import Callback
 
 if TYPE_CHECKING:
     from tqdm import tqdm
+
+    from flyfs.cli.remote import Source
 
 
 def add_progress_argument(parser: argparse.ArgumentParser) -> None:
@@ -84,3 +87,16 @@ def byte_progress(args: argparse.Namespace, total: int, label: str) -> ByteProgr
         disable=not wanted(args),
     )  # no dynamic_ncols: it draws nothing on a terminal that reports 0 columns
     return ByteProgress(bar)
+
+
+def transfer_each(
+    args: argparse.Namespace,
+    sources: Sequence[Source],
+    label: str,
+    move: Callable[[Source, ByteProgress], None],
+) -> None:
+    """`move` each source under one bar over all their bytes (put, get, cp)."""
+    with byte_progress(args, sum(s.size for s in sources), label) as progress:
+        for source in sources:
+            move(source, progress)
+            progress.done_with(source.size)

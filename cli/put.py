@@ -13,10 +13,11 @@ import argparse
 import errno
 import os
 
-from flyfs.cli.progress import add_progress_argument, byte_progress
+from flyfs.cli.progress import add_progress_argument, transfer_each
 from flyfs.cli.remote import (
     Source,
     add_cluster_argument,
+    add_recursive_argument,
     complete_errors,
     connect,
     into_directory,
@@ -27,9 +28,7 @@ from flyfs.cli.remote import (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="LOCAL", help="local files or directories")
     parser.add_argument("destination", type=remote_path, metavar="REMOTE")
-    parser.add_argument(
-        "-r", "-R", "--recursive", action="store_true", help="directories and their contents"
-    )
+    add_recursive_argument(parser)
     add_progress_argument(parser)
     add_cluster_argument(parser)
 
@@ -39,11 +38,14 @@ def run(args: argparse.Namespace) -> int:
     destination = into_directory(args.destination.path, sources)
     with complete_errors():
         fs = connect(args, [args.destination])
-        total = sum(s.size for s in sources)
-        with byte_progress(args, total, "put") as progress:
-            for source in sources:
-                fs.put(source.path, destination, recursive=args.recursive, callback=progress)
-                progress.done_with(source.size)
+        transfer_each(
+            args,
+            sources,
+            "put",
+            lambda source, progress: fs.put(
+                source.path, destination, recursive=args.recursive, callback=progress
+            ),
+        )
     return 0
 
 

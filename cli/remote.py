@@ -81,8 +81,14 @@ def add_cluster_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cluster",
         metavar="ADDR_OR_FILE",
-        help="mgmtd's HOST:PORT or a cluster file, for paths without a flyfs://HOST:PORT"
+        help="mgmtd's HOST:PORT or a cluster file; a flyfs://HOST:PORT path names its own"
         " (default: $FLYFS_CLUSTER, then $FLYFS_HOME/cluster.json)",
+    )
+
+
+def add_recursive_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-r", "-R", "--recursive", action="store_true", help="directories and their contents"
     )
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from flyfs.cli.remote import (
     add_cluster_argument,
+    add_recursive_argument,
     complete_errors,
     connect,
     expand,
@@ -29,9 +30,7 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", type=remote_path, metavar="PATH")
-    parser.add_argument(
-        "-r", "-R", "--recursive", action="store_true", help="directories and their contents"
-    )
+    add_recursive_argument(parser)
     parser.add_argument("-f", "--force", action="store_true", help="missing paths are no error")
     add_cluster_argument(parser)
 
