@@ -86,6 +86,7 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
         auto_mkdir: bool = True,
         default_block_size: int | None = None,
         default_cache_type: str = "readahead",
+        readahead_bytes: int = 64 << 20,
         max_concurrency: int = 8,
         max_connections_per_node: int = 4,
         control_threads: int = 8,
@@ -103,6 +104,7 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
             ("max_concurrency", max_concurrency),
             ("max_connections_per_node", max_connections_per_node),
             ("control_threads", control_threads),
+            ("readahead_bytes", readahead_bytes),
         ):
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
@@ -110,6 +112,7 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
         self.auto_mkdir = auto_mkdir
         self.default_block_size = default_block_size
         self.default_cache_type = default_cache_type
+        self.readahead_bytes = readahead_bytes
         self.max_concurrency = max_concurrency
         self.chunk_size = chunk_size
         self.stripe = stripe
@@ -594,6 +597,8 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
             raise error(Code.IS_DIR, "the root directory: the URL names no file", path)
         if mode == "rb":
             inode = sync(self.loop, self._stat_file, path)
+            options = dict(cache_options or {})
+            readahead_bytes = options.pop("readahead_bytes", self.readahead_bytes)
             return FlyfsReadFile(
                 self,
                 path,
@@ -601,7 +606,8 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
                 self._details(path, inode),
                 block_size=block_size or self.default_block_size,
                 cache_type=kwargs.get("cache_type", self.default_cache_type),
-                cache_options=cache_options,
+                cache_options=options,
+                readahead_bytes=readahead_bytes,
             )
         opened = sync(self.loop, self._open_session, path, mode, **kwargs)
         return FlyfsWriteFile(

@@ -6,11 +6,18 @@ version it opened (until meta collects it, `gc_delay_s`).
 
 Readahead (cache type "readahead", the default): reads are served from one
 block (the file's chunk size unless `block_size` says otherwise) while the
-next four blocks are already being fetched in the background (from
-different chains, so from several nodes at once), so a sequential reader
-waits for storage only on its first block.  A read larger than a
-block is fetched whole, all its chunks in parallel.  Other fsspec cache
-types ("none", "bytes", ...) still work and fetch on demand.
+next blocks are already being fetched in the background (from different
+chains, so from several nodes at once), so a sequential reader waits for
+storage only on its first block.  The window starts at four blocks and
+doubles with every block read in order, up to `readahead_bytes` (64 MiB by
+default); a seek drops what is on its way and starts again at four.  Why
+grow it: one 4 MiB block takes a few milliseconds end to end, so the
+window is what bounds a sequential reader (measured on 3 local nodes: 1.7
+GB/s with 4 blocks ahead, 2.2 with 8, 2.7 with 16, no better with 32),
+while a reader that seeks should not pay for blocks it never reads.  A
+read larger than a block is fetched whole, all its chunks in parallel.
+Other fsspec cache types ("none", "bytes", ...) still work and fetch on
+demand.
 
 Copies: `read()` returns `bytes`: blocks are received straight into their
 `bytes` (0 copies), a read of exactly the block in hand is that object, a
@@ -46,6 +53,7 @@ class FlyfsReadFile(AbstractBufferedFile):
         block_size: int | None,
         cache_type: str,
         cache_options: dict[str, Any] | None,
+        readahead_bytes: int,
     ) -> None:
         self.inode = inode
         self._details = details
@@ -59,7 +67,9 @@ class FlyfsReadFile(AbstractBufferedFile):
             size=inode.size,
         )
         if cache_type == "readahead":
-            self.cache = Readahead(self.blocksize, self._fetch_range, self.size, self._prefetch)
+            self.cache = Readahead(
+                self.blocksize, self._fetch_range, self.size, self._prefetch, readahead_bytes
+            )
 
     def _fetch_range(self, start: int, end: int) -> bytes:
         return sync(self.fs.loop, self.fs._read_inode, self.inode, start, end)
@@ -78,15 +88,19 @@ class FlyfsReadFile(AbstractBufferedFile):
         return count
 
 
+FIRST_DEPTH = 4  # blocks ahead after the open or a seek
+
+
 class Readahead(BaseCache):
-    """One block in hand, the next `depth` ones on their way."""
+    """One block in hand, the next ones (a window growing to `ahead_bytes`) on their way."""
 
     name = "flyfs-readahead"
 
-    def __init__(self, blocksize: int, fetcher, size: int, prefetch, depth: int = 4) -> None:
+    def __init__(self, blocksize: int, fetcher, size: int, prefetch, ahead_bytes: int) -> None:
         super().__init__(blocksize, fetcher, size)
         self._prefetch = prefetch
-        self._depth = depth
+        self._max_depth = max(1, ahead_bytes // blocksize)
+        self._depth = min(FIRST_DEPTH, self._max_depth)
         self._block, self._block_start = b"", 0
         self._ahead: collections.deque[tuple[int, concurrent.futures.Future[bytes]]] = (
             collections.deque()
@@ -121,10 +135,12 @@ class Readahead(BaseCache):
             return
         if self._ahead and self._ahead[0][0] == pos:
             self.hit_count += 1
+            self._depth = min(2 * self._depth, self._max_depth)  # read in order: look further
             _, arriving = self._ahead.popleft()
             self._block, self._block_start = arriving.result(), pos
             return
         self._drop_ahead()  # a seek: the blocks on their way are not the ones wanted
+        self._depth = min(FIRST_DEPTH, self._max_depth)
         self.miss_count += 1
         end = min(pos + self.blocksize, self.size)
         self.total_requested_bytes += end - pos
