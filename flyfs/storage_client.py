@@ -19,9 +19,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import crc32c
-
-from flyfs.checksums import verify_range
+from flyfs.checksums import crc32c, verify_range
 from flyfs.errors import Code, FlyfsError, error
 from flyfs.net import ConnectionPool, raise_for_status
 from flyfs.proto import common_pb2, data_pb2
@@ -119,7 +117,7 @@ class StorageClient:
         w = header.write
         w.chunk_id, w.offset, w.length, w.chunk_size = chunk_id, offset, len(data), chunk_size
         w.chain.CopyFrom(chain)
-        w.payload_crc32c = crc32c.crc32c(data)
+        w.payload_crc32c = crc32c(data)
         w.tag.CopyFrom(tag or self.tagger.tag())
         response, _ = await self.pool.request(address, header, data)
         return raise_for_status(response).write

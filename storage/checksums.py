@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import crc32c as _crc32c
-
+from flyfs.checksums import crc32c
 from flyfs.layout import CHECKSUM_BLOCK
 
 BLOCK = CHECKSUM_BLOCK
@@ -23,12 +22,12 @@ BLOCK = CHECKSUM_BLOCK
 
 def crc(data: bytes | bytearray | memoryview, value: int = 0) -> int:
     """CRC32C of `data`, continuing from `value`."""
-    return _crc32c.crc32c(data, value=value)
+    return crc32c(data, value)
 
 
 def block_crc(data: bytes | bytearray | memoryview) -> int:
     """The CRC of one block's bytes (the one hook for counting recomputations)."""
-    return _crc32c.crc32c(data)
+    return crc32c(data)
 
 
 def block_count(length: int) -> int:

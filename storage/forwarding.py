@@ -12,8 +12,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TypeVar
 
-import crc32c
-
+from flyfs.checksums import crc32c
 from flyfs.net import ConnectionPool
 from flyfs.proto import common_pb2, data_pb2
 from flyfs.storage_client import RangeRead, RangeResult, StorageClient
@@ -46,9 +45,7 @@ def update_request(update: Update, chain_id: int) -> tuple[data_pb2.RequestHeade
         update.from_target,
     )
     w.full_chunk_replace = update.full_chunk_replace
-    w.payload_crc32c = (
-        crc32c.crc32c(update.data) if update.payload_crc is None else update.payload_crc
-    )
+    w.payload_crc32c = crc32c(update.data) if update.payload_crc is None else update.payload_crc
     w.chain.CopyFrom(chain)
     w.tag.CopyFrom(tag)
     return header, update.data

@@ -30,8 +30,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import crc32c
-
+from flyfs.checksums import crc32c
 from flyfs.errors import Code, FlyfsError
 from flyfs.proto import common_pb2, data_pb2, mgmtd_pb2
 from flyfs.routing import Routing
@@ -271,7 +270,7 @@ class Resyncer:
                 w.chunk_id, w.offset, w.length, w.chunk_size = cid, 0, len(data), mine.chunk_size
                 w.chain.CopyFrom(chain)
                 w.from_target_id, w.full_chunk_replace = me, True
-                w.payload_crc32c = crc32c.crc32c(data)
+                w.payload_crc32c = crc32c(data)
                 w.install.CopyFrom(mine.to_proto())
                 await self._forwarder.call(address, header, memoryview(data))
                 progress.bytes_done += len(data)

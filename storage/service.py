@@ -32,9 +32,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-import crc32c
-
-from flyfs.checksums import tail_crc
+from flyfs.checksums import crc32c, tail_crc
 from flyfs.errors import Code, FlyfsError, error
 from flyfs.net import FileRegion, Peer, Reply
 from flyfs.proto import common_pb2, data_pb2
@@ -104,7 +102,7 @@ def edge_crcs(handle: ReadHandle) -> tuple[int, int]:
     before = handle.offset - first
     head = 0
     if before:
-        head = crc32c.crc32c(pread_into(handle.fd, scratch[:before], chunk_start + first))
+        head = crc32c(pread_into(handle.fd, scratch[:before], chunk_start + first))
     after = pread_into(handle.fd, scratch[: stop - end], chunk_start + end) if stop > end else b""
     return head, tail_crc(after, end - last)
 

@@ -5,22 +5,32 @@ from __future__ import annotations
 import os
 import random
 
-import crc32c
 import pytest
 
-from flyfs.checksums import tail_crc, verify_range
+from flyfs.checksums import crc32c, tail_crc, verify_range
 from flyfs.errors import Code, FlyfsError
 from flyfs.layout import CHECKSUM_BLOCK as B
 
 CHUNK = os.urandom(3 * B + 1000)  # a short last block too
-CRCS = [crc32c.crc32c(CHUNK[k * B : (k + 1) * B]) for k in range(-(-len(CHUNK) // B))]
+CRCS = [crc32c(CHUNK[k * B : (k + 1) * B]) for k in range(-(-len(CHUNK) // B))]
+
+
+def test_crc32c_is_the_iscsi_crc_and_continues_from_a_value():
+    # The check value of CRC-32C, and RFC 3720's (iSCSI) test vectors B.4.
+    assert crc32c(b"123456789") == 0xE3069283
+    assert crc32c(bytes(32)) == 0x8A9136AA
+    assert crc32c(b"\xff" * 32) == 0x62A8AB43
+    assert crc32c(bytes(range(32))) == 0x46DD794E
+    data = os.urandom(100_000)
+    assert crc32c(memoryview(data)[40_000:], crc32c(data[:40_000])) == crc32c(data)
+    assert crc32c(b"", 12345) == 12345
 
 
 def sender_view(chunk: bytes, offset: int, end: int) -> tuple[list[int], int, int]:
     """What a storage node sends beside the bytes: block CRCs, head and tail."""
     first, last = offset // B, (end - 1) // B
     stop = min(last * B + B, len(chunk))
-    head = crc32c.crc32c(chunk[first * B : offset])
+    head = crc32c(chunk[first * B : offset])
     return CRCS[first : last + 1], head, tail_crc(chunk[end:stop], end - last * B)
 
 

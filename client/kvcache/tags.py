@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 
-import crc32c
+from flyfs.checksums import crc32c
 
 from .keys import KEY_BYTES
 
@@ -26,8 +26,8 @@ def encode_tag(key: bytes, generation: int, payload: memoryview | bytes) -> byte
     """The tag of `payload` stored under `key` (one CRC32C pass over the payload)."""
     if len(key) != KEY_BYTES:
         raise ValueError(f"a page key is {KEY_BYTES} bytes, not {len(key)}")
-    body = _BODY.pack(_MAGIC, _VERSION, 0, key, generation, len(payload), crc32c.crc32c(payload))
-    tag = body + _CRC.pack(crc32c.crc32c(body))
+    body = _BODY.pack(_MAGIC, _VERSION, 0, key, generation, len(payload), crc32c(payload))
+    tag = body + _CRC.pack(crc32c(body))
     return tag + bytes(TAG_BYTES - len(tag))
 
 
@@ -37,7 +37,7 @@ def tag_matches(tag: memoryview | bytes, key: bytes, generation: int, payload: m
     return (
         parsed is not None
         and parsed[:3] == (key, generation, len(payload))
-        and crc32c.crc32c(payload) == parsed[3]
+        and crc32c(payload) == parsed[3]
     )
 
 
@@ -53,7 +53,7 @@ def _parse(tag: memoryview | bytes) -> tuple[bytes, int, int, int] | None:
         return None
     body = bytes(tag[: _BODY.size])
     (stored_crc,) = _CRC.unpack_from(tag, _BODY.size)
-    if crc32c.crc32c(body) != stored_crc:
+    if crc32c(body) != stored_crc:
         return None
     magic, version, _, key, generation, length, payload_crc = _BODY.unpack(body)
     if magic != _MAGIC or version != _VERSION:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-import crc32c
 import pytest
 
+from flyfs.checksums import crc32c
 from flyfs.errors import Code, FlyfsError
 from flyfs.layout import chunk_id
 from flyfs.proto import common_pb2, data_pb2
@@ -55,7 +55,7 @@ def write(data: bytes, *, version: int, install_chain_ver: int = 0, sender: int 
         chunk_id=CID, offset=0, length=len(data), chunk_size=SIZE, from_target_id=sender
     )
     request.chain.chain_id, request.chain.chain_version = 1, VERSION
-    request.payload_crc32c = crc32c.crc32c(data)
+    request.payload_crc32c = crc32c(data)
     request.full_chunk_replace = True
     if install_chain_ver:
         info = ChunkInfo(CID, version, version, install_chain_ver, len(data), SIZE, ())
