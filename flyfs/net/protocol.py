@@ -16,6 +16,9 @@ Copy counts on the receive path:
   A destination may be a list of segments filled one after the other (a
   batch read's ranges, each into its caller's buffer): still 0 copies.
 
+Wakeups: while a payload arrives, the socket's SO_RCVLOWAT asks the kernel
+to wake the loop only per 512 KiB of it (`_wake_after`).
+
 Memory stays bounded whatever the peer sends: the scratch buffer is fixed,
 FrameReader buffers at most one header (<= limits.max_header_bytes), and a
 destination is only asked for after the prefix's lengths passed the limits.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import cast
 
 from flyfs import errors
@@ -34,6 +38,9 @@ from flyfs.frame import DEFAULT_LIMITS, FrameHead, FrameKind, FrameLimits, Frame
 log = logging.getLogger("flyfs.net")
 
 SCRATCH_BYTES = 64 << 10
+# While a payload arrives, the kernel wakes this connection's loop only once this many
+# of its bytes (or all that are left of it) wait in the socket (see `_wake_after`).
+WAKE_AFTER_BYTES = 512 << 10
 
 Destination = memoryview | list[memoryview] | None
 """Where a frame's payload lands: one buffer, segments filled in order, or nowhere."""
@@ -64,6 +71,8 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         self._closed = False
         self.closed = asyncio.Event()  # set by connection_lost
+        self._sock: socket.socket | None = None  # None: wake on every byte
+        self._lowat = 1
 
     # ---- hooks -------------------------------------------------------------
 
@@ -86,6 +95,29 @@ class FrameProtocol(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         if peer:
             self.peername = f"{peer[0]}:{peer[1]}"
+        self._sock = transport.get_extra_info("socket")
+
+    def _wake_after(self, wanted: int) -> None:
+        """Have the socket report readable once `wanted` bytes (capped) are waiting.
+
+        Why: a wakeup is the dear part of receiving on a VM, not the copy.
+        Woken for every segment, a 4 MiB payload cost the *sender* twice
+        its CPU (waking an idle vCPU is an interprocessor interrupt, and
+        sendfile paid for them); one connection moved 2.1 GB/s.  Woken per
+        512 KiB it moved 4.3-4.9 GB/s on the same node and loopback.
+        `wanted` never exceeds what is left of the payload being received,
+        which the peer has committed to send, so no wait depends on bytes
+        that may never come; an EOF or reset wakes the loop regardless, and
+        Linux (>= 4.18) grows the receive buffer to hold the mark.  Between
+        payloads the mark is 1, so headers are read as soon as they land.
+        """
+        lowat = max(1, min(wanted, WAKE_AFTER_BYTES))
+        if lowat != self._lowat and self._sock is not None:
+            self._lowat = lowat
+            try:
+                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, lowat)
+            except OSError:  # not a TCP socket (a test's pipe): wake on every byte
+                self._sock = None
 
     def get_buffer(self, sizehint: int) -> memoryview:
         # Never empty: uvloop may ask before any byte arrived.
@@ -105,6 +137,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
                 self._reader.payload_received(nbytes)
                 if not self._reader.payload_remaining:
                     self._finish_frame()
+                    self._wake_after(1)
+                else:
+                    self._wake_after(self._reader.payload_remaining)
                 return
             for event in self._reader.feed(self._scratch[:nbytes]):
                 if self._closed:
@@ -113,6 +148,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
                     self._start_frame(event)
                 else:
                     self._payload_piece(event)
+            # Mid-payload into a destination: wait for more of it; otherwise (a header,
+            # a discarded payload) read whatever comes.
+            self._wake_after(self._reader.payload_remaining if self._segments else 1)
         except errors.FlyfsError as exc:
             self.close_with(exc)
 

@@ -248,3 +248,60 @@ def test_payloads_past_the_budget_are_refused_not_the_connection() -> None:
             good.close()
 
     run(body())
+
+
+def _answering_server(payload: bytes, pieces: int, pause_s: float, then_close: bool):
+    """A server that answers the first request with `payload` in `pieces` slow writes
+    (and then, with `then_close`, closes cleanly before the last piece)."""
+
+    async def serve(reader, writer):
+        hello = await reader.readexactly(frame.PREFIX_SIZE)
+        await reader.readexactly(frame.decode_prefix(hello).header_len)
+        writer.write(frame.encode(data_pb2.ResponseHeader(request_id=1, hello=identity(CLUSTER))))
+        head = frame.decode_prefix(await reader.readexactly(frame.PREFIX_SIZE))
+        request = frame.decode_header(head, await reader.readexactly(head.header_len))
+        response = data_pb2.ResponseHeader(request_id=request.request_id)
+        writer.write(frame.encode(response, len(payload)))
+        step = -(-len(payload) // pieces)
+        for k in range(pieces):
+            if then_close and k == pieces - 1:
+                break
+            writer.write(payload[k * step : (k + 1) * step])
+            await writer.drain()
+            await asyncio.sleep(pause_s)
+        if not then_close:
+            await reader.read()  # stay connected until the client leaves: no EOF helps it
+        writer.close()
+
+    return serve
+
+
+@pytest.mark.parametrize("then_close", [False, True], ids=["trickle", "eof_mid_payload"])
+def test_a_payload_trickling_in_arrives_whole_or_fails_fast(then_close: bool) -> None:
+    """The receiver waits for payload bytes in big steps (SO_RCVLOWAT): a payload sent
+    in small pieces with pauses must still arrive whole, and an EOF short of its end
+    must fail the request at once, not wait for bytes that never come."""
+    payload = os.urandom((640 << 10) + 4321)  # more than one wake mark, not two
+
+    async def body() -> None:
+        srv = await asyncio.start_server(
+            _answering_server(payload, 16, 0.01, then_close), "127.0.0.1", 0
+        )
+        port = srv.sockets[0].getsockname()[1]
+        conn = await Connection.open("127.0.0.1", port, identity(CLUSTER), timeout_s=5)
+        into = bytearray(len(payload))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if then_close:
+            with pytest.raises(FlyfsError) as info:
+                await conn.request(read((0, len(payload))), into=into, timeout_s=10)
+            assert info.value.code == Code.CONNECTION_LOST
+        else:
+            response, _ = await conn.request(read((0, len(payload))), into=into, timeout_s=10)
+            assert response.status.code == 0
+            assert into == payload
+        assert loop.time() - started < 5  # the 10 s timeout never decided it
+        conn.close()
+        srv.close()
+
+    run(body())
