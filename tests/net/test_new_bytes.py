@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import mmap
+
 import pytest
 
+from flyfs.net import buffers
 from flyfs.net.buffers import new_bytes
 
 
@@ -16,3 +20,34 @@ def test_the_view_fills_the_bytes_object(size: int) -> None:
     view.release()
     assert data == pattern
     assert hash(data) == hash(pattern)  # hashed only after filling, as bytes must be
+
+
+def _resident_pages(address: int, size: int) -> int:
+    """How many pages of `[address, address + size)` are in memory (mincore)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    page = mmap.PAGESIZE
+    start = address // page * page
+    count = -(-(address + size - start) // page)
+    vector = (ctypes.c_ubyte * count)()
+    assert libc.mincore(ctypes.c_void_p(start), ctypes.c_size_t(count * page), vector) == 0
+    return sum(v & 1 for v in vector)
+
+
+def test_a_large_object_is_faulted_in_before_anyone_writes_it() -> None:
+    size = buffers.PREFAULT_BYTES + 12345
+    data, view = new_bytes(size)
+    address = id(data) + bytes.__basicsize__ - 1
+    # The helper thread's work items run in order: one more after them means they are done.
+    buffers._prefaulter._executor().submit(lambda: None).result(timeout=30)
+    assert _resident_pages(address, size) >= size // mmap.PAGESIZE - 2  # all but the edges
+    view[:] = b"\x5a" * size  # and it is still the object's memory, filled in place
+    view.release()
+    assert data == b"\x5a" * size
+
+
+def test_a_forked_child_gets_its_own_prefault_thread(monkeypatch) -> None:
+    first = buffers._prefaulter._executor()
+    monkeypatch.setattr(buffers._prefaulter, "_pid", -1)  # as seen from a forked child
+    second = buffers._prefaulter._executor()
+    assert second is not first
+    assert second.submit(lambda: 7).result(timeout=30) == 7
