@@ -45,8 +45,9 @@ core the serving process and this process used during the timed passes.
 
 Read the ratios over several runs: on a 2-core VM the raw 1-connection
 figure swung from 1.7 to 8 GB/s between runs, flyfs's from 3.4 to 5.3
-GB/s (1.4-2.5 before receivers woke per 512 KiB, `flyfs.net.protocol`).  `--pin` puts the servers on one half of the CPUs and this
-process on the other; it did not steady raw (2-6.6 GB/s), and it makes
+GB/s (1.4-2.5 before receivers woke per 512 KiB, `flyfs.net.protocol`).
+`--pin` puts the servers on one half of the CPUs and this process on the
+other; it did not steady raw (2-6.6 GB/s), and it makes
 raw's 4 server threads share one core.
 
 Targets (issue 5): chunk reads >= 0.8x raw sendfile with the same number of
