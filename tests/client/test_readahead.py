@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 
+from flyfs.client import reader
 from flyfs.client.reader import FIRST_DEPTH, Readahead
 
 BLOCK = 10
@@ -67,3 +68,25 @@ def test_a_limit_below_four_blocks_is_honoured() -> None:
     cache_none = Readahead(BLOCK, fetches.fetch, SIZE, fetches.prefetch, ahead_bytes=0)
     cache_none._fetch(0, 1)
     assert window(cache_none) == 1  # at least one block ahead
+
+
+def test_blocks_past_the_first_four_share_one_budget_per_process(monkeypatch) -> None:
+    budget = reader._AheadBudget(6 * BLOCK)
+    monkeypatch.setattr(reader, "_extra_ahead", budget)
+    caches = []
+    for _ in range(2):  # two files read in order at once
+        fetches = Fetches()
+        cache = Readahead(BLOCK, fetches.fetch, SIZE, fetches.prefetch, ahead_bytes=32 * BLOCK)
+        for start in range(0, 4 * BLOCK, BLOCK):
+            cache._fetch(start, start + BLOCK)
+        caches.append(cache)
+    # The first file took the whole budget; the second keeps its free four.
+    assert [window(c) for c in caches] == [FIRST_DEPTH + 6, FIRST_DEPTH]
+    assert budget.used == 6 * BLOCK
+    caches[0].close()  # what it held ahead goes back ...
+    assert budget.used == 0 and window(caches[0]) == 0
+    caches[1]._fetch(4 * BLOCK, 5 * BLOCK)  # ... and the other file may look further
+    assert window(caches[1]) == FIRST_DEPTH + 6
+    for start in range(5 * BLOCK, SIZE, BLOCK):  # read to the end: everything returned
+        assert caches[1]._fetch(start, start + BLOCK) == DATA[start : start + BLOCK]
+    assert budget.used == 0 and window(caches[1]) == 0
