@@ -48,8 +48,10 @@ import contextlib
 import errno
 import logging
 import os
+import resource
 import threading
 import uuid
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -73,10 +75,12 @@ from .chunk_meta import (
     encode,
 )
 from .file_io import copy_range, fsync_dir, pread_exact, pwrite_all
+from .read_fds import ReadFds
 
 log = logging.getLogger(__name__)
 
 _LOCK_STRIPES = 1024
+READ_FDS_MAX = 256  # committed chunk files kept open per target (storage.read_fds)
 LIST_LIMIT_DEFAULT = 1000
 
 
@@ -173,6 +177,12 @@ class ReadHandle:
         self.close()
 
 
+def _read_fd_limit() -> int:
+    """Kept-open chunk files per target: at most a sixteenth of the descriptor limit."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return READ_FDS_MAX if soft == resource.RLIM_INFINITY else min(READ_FDS_MAX, soft // 16)
+
+
 class ChunkStore:
     """One target: a directory of chunks.  Thread-safe."""
 
@@ -187,6 +197,8 @@ class ChunkStore:
         self._entries: dict[bytes, _Entry] = {}
         self._sorted: list[bytes] = []
         self._used = 0
+        self._read_fds = ReadFds(_read_fd_limit())
+        weakref.finalize(self, self._read_fds.close)
         os.makedirs(self._root, exist_ok=True)
         self._recover()
 
@@ -210,6 +222,9 @@ class ChunkStore:
         return cid
 
     def _set_entry(self, cid: bytes, entry: _Entry | None) -> None:
+        old = self._entry(cid)
+        if old is not None and (entry is None or entry.committed is not old.committed):
+            self._read_fds.forget(cid)  # a new committed file, or none: let the old one go
         with self._index_lock:
             old = self._entries.get(cid)
             if old is not None:
@@ -416,7 +431,7 @@ class ChunkStore:
             n = min(length, c.length - start)
             blocks = checksums.blocks_of(start, n)
             # No descriptor for nothing: a batch of empty ranges must not cost one each.
-            fd = os.open(self._file(cid, "c"), os.O_RDONLY) if n else -1
+            fd = self._read_fds.open(cid, c, self._file(cid, "c")) if n else -1
             return ReadHandle(
                 fd,
                 data_offset(c.chunk_size) + start,
