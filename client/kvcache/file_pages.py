@@ -123,11 +123,10 @@ class FilePages:
         tag = encode_tag(key, GENERATION, view)
 
         async def fill(inode: meta_pb2.Inode) -> int:
-            # Page and tag straight from their buffers: 0 copies.
-            await asyncio.gather(
-                self.fs._write_inode(inode, 0, view),
-                self.fs._write_inode(inode, view.nbytes, memoryview(tag)),
-            )
+            # One write of page and tag together: 1 copy (tens of microseconds for a
+            # page) where two writes of the same chunk went one after the other, each
+            # replicated and fsynced on every node.
+            await self.fs._write_inode(inode, 0, memoryview(b"".join((view, tag))))
             return view.nbytes + TAG_BYTES
 
         temporary = f"{self.directory}/.{key.hex()}.{self.writer}"
