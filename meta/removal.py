@@ -67,7 +67,15 @@ class RemovalCollector:
                 return total
 
     async def collect(self, due: list[tuple[bytes, meta_pb2.RemovalRecord]]) -> int:
-        """Remove the records' chunks concurrently, then end the records in one commit."""
+        """End the unlinked inodes, remove the records' chunks concurrently, then end the
+        records in one commit.
+
+        The inodes go first: a reader that meets a removed chunk asks meta whether
+        its inode still exists, and must hear no (ESTALE), not read a hole as
+        zeros.  The record alone is enough to retry a failed removal.
+        """
+        if due:
+            await self.db.run_async(lambda tr: self.end_inodes(tr, due), idempotent=True)
         slots = asyncio.Semaphore(self.concurrency)
         removed = await asyncio.gather(*(self.remove(record, slots) for _, record in due))
         done = [(key, record) for (key, record), ok in zip(due, removed, strict=True) if ok]
@@ -89,9 +97,14 @@ class RemovalCollector:
         return True
 
     @staticmethod
-    def finish(tr: Transaction, done: list[tuple[bytes, meta_pb2.RemovalRecord]]) -> None:
-        for key, record in done:
-            tr.clear(key)
+    def end_inodes(tr: Transaction, due: list[tuple[bytes, meta_pb2.RemovalRecord]]) -> None:
+        """Clear the inodes of removed files (a truncate's record keeps its live inode)."""
+        for _, record in due:
             inode = schema.get_inode(tr, record.inode_id)
             if inode is not None and inode.unlinked:
                 tr.clear(schema.inode_key(record.inode_id))
+
+    @staticmethod
+    def finish(tr: Transaction, done: list[tuple[bytes, meta_pb2.RemovalRecord]]) -> None:
+        for key, _ in done:
+            tr.clear(key)

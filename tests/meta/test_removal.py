@@ -106,10 +106,35 @@ def test_a_failed_removal_stays_queued(env):
     inode = db.run(lambda tr: create.run(ctx, tr, meta_pb2.CreateRequest(path="/f"))).inode
     db.run(lambda tr: unlink.run(ctx, tr, meta_pb2.UnlinkRequest(path="/f")))
     assert collect(RemovalCollector(db, FailingRemover()), now_ms() + 61_000) == 0
-    assert db.read(lambda tr: schema.get_inode(tr, inode.id)).unlinked
+    begin, end = schema.removals_due(now_ms() + 61_000)
+    assert len(db.read(lambda tr: tr.get_range(begin, end))) == 1  # queued still
     remover = RecordingRemover()
     assert collect(RemovalCollector(db, remover), now_ms() + 61_000) == 1
     assert [r.inode_id for r in remover.removed] == [inode.id]
+
+
+class InodeCheckingRemover:
+    """Records whether each inode was already gone from meta when its chunks were removed."""
+
+    def __init__(self, db):
+        self.db = db
+        self.inode_gone: list[bool] = []
+
+    async def remove_chunks(self, record: meta_pb2.RemovalRecord) -> None:
+        inode = self.db.read(lambda tr: schema.get_inode(tr, record.inode_id))
+        self.inode_gone.append(inode is None)
+
+
+def test_a_removed_files_inode_is_gone_before_its_chunks_go(env):
+    """A reader meeting a removed chunk asks meta for the inode: it must already be gone
+    (ESTALE), never still there (a hole read as zeros)."""
+    db, ctx = env
+    for name in ("/a", "/b"):
+        db.run(lambda tr, n=name: create.run(ctx, tr, meta_pb2.CreateRequest(path=n)))
+        db.run(lambda tr, n=name: unlink.run(ctx, tr, meta_pb2.UnlinkRequest(path=n)))
+    remover = InodeCheckingRemover(db)
+    assert collect(RemovalCollector(db, remover), now_ms() + 61_000) == 2
+    assert remover.inode_gone == [True, True]
 
 
 def test_idempotency_records_expire_after_retention(env):
