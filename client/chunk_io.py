@@ -320,6 +320,7 @@ class ChunkIO:
                 piece.tries += 1
             return [(piece, exc) for piece in batch]
         failed = []
+        reported: set[bytes] = set()  # one report per bad chunk, however many of its ranges
         for piece, result in zip(batch, results, strict=True):
             exc = result.error
             if exc is None or exc.code == Code.CHUNK_NOT_FOUND:
@@ -331,7 +332,8 @@ class ChunkIO:
             piece.tries += 1
             if exc.code == Code.NOT_COMMITTED:
                 piece.tail_only = True
-            if exc.code == Code.CHECKSUM_MISMATCH:
+            if exc.code == Code.CHECKSUM_MISMATCH and piece.chunk not in reported:
+                reported.add(piece.chunk)
                 self._report_bad_chunk(address, piece.chunk, routing.versioned(piece.chain_id))
             if exc.code not in _OTHER_REPLICA:
                 raise exc

@@ -127,6 +127,8 @@ class _AheadBudget:
             return True
 
     def give(self, nbytes: int) -> None:
+        if not nbytes:
+            return
         with self._lock:
             self.used = max(0, self.used - nbytes)
 
@@ -149,7 +151,6 @@ class Readahead(BaseCache):
         self._ahead: collections.deque[tuple[int, concurrent.futures.Future[bytes], int]] = (
             collections.deque()
         )
-        self._free = 0  # entries of _ahead not charged, at most FIRST_DEPTH
 
     def _fetch(self, start: int | None, stop: int | None) -> bytes:
         start = start or 0
@@ -197,11 +198,12 @@ class Readahead(BaseCache):
             if self._ahead
             else (self._block_start + len(self._block))
         )
+        free = sum(1 for _, _, charged in self._ahead if not charged)  # at most FIRST_DEPTH
         while len(self._ahead) < self._depth and start < self.size:  # at most `depth` blocks
             end = min(start + self.blocksize, self.size)
             charged = 0
-            if self._free < FIRST_DEPTH:
-                self._free += 1
+            if free < FIRST_DEPTH:
+                free += 1
             elif _extra_ahead.take(end - start):
                 charged = end - start
             else:
@@ -212,10 +214,7 @@ class Readahead(BaseCache):
 
     def _pop(self) -> concurrent.futures.Future[bytes]:
         _, arriving, charged = self._ahead.popleft()
-        if charged:
-            _extra_ahead.give(charged)
-        else:
-            self._free -= 1
+        _extra_ahead.give(charged)
         return arriving
 
     def _drop_ahead(self) -> None:

@@ -20,11 +20,6 @@ from flyfs.layout import CHECKSUM_BLOCK
 BLOCK = CHECKSUM_BLOCK
 
 
-def crc(data: bytes | bytearray | memoryview, value: int = 0) -> int:
-    """CRC32C of `data`, continuing from `value`."""
-    return crc32c(data, value)
-
-
 def block_crc(data: bytes | bytearray | memoryview) -> int:
     """The CRC of one block's bytes (the one hook for counting recomputations)."""
     return crc32c(data)

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flyfs.checksums import crc32c
 from flyfs.errors import Code, error
 from flyfs.proto import data_pb2
 
@@ -132,8 +133,8 @@ def encode(v: ChunkVersion) -> bytes:
     offset = data_offset(v.chunk_size)
     if HEADER_SIZE + len(meta) > offset:
         raise error(Code.INTERNAL, "chunk metadata larger than its reserved space")
-    head = _HEADER.pack(MAGIC, FORMAT, 0, len(meta), checksums.crc(meta), offset, 0)
-    head = head[:-4] + _CRC.pack(checksums.crc(head[:-4]))
+    head = _HEADER.pack(MAGIC, FORMAT, 0, len(meta), crc32c(meta), offset, 0)
+    head = head[:-4] + _CRC.pack(crc32c(head[:-4]))
     return head.ljust(HEADER_SIZE, b"\0") + meta
 
 
@@ -150,12 +151,12 @@ def decode(raw: bytes) -> tuple[ChunkVersion, int]:
     if len(raw) < HEADER_SIZE:
         raise CorruptChunkFile("short header")
     magic, fmt, _, meta_len, meta_crc, offset, head_crc = _HEADER.unpack_from(raw)
-    if magic != MAGIC or checksums.crc(raw[: _HEADER.size - 4]) != head_crc:
+    if magic != MAGIC or crc32c(raw[: _HEADER.size - 4]) != head_crc:
         raise CorruptChunkFile("bad header")
     if fmt != FORMAT:
         raise CorruptChunkFile(f"unknown format {fmt}")
     meta = raw[HEADER_SIZE : HEADER_SIZE + meta_len]
-    if len(meta) != meta_len or checksums.crc(meta) != meta_crc:
+    if len(meta) != meta_len or crc32c(meta) != meta_crc:
         raise CorruptChunkFile("bad metadata checksum")
     (ver, chain_ver, length, chunk_size, wcid, wseq, wcrc, evicted, nblocks, nclients) = (
         _FIXED.unpack_from(meta)

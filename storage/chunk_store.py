@@ -55,7 +55,7 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from flyfs.checksums import zeros_crc
+from flyfs.checksums import crc32c, zeros_crc
 from flyfs.errors import Code, error
 from flyfs.layout import CHUNK_ID_SIZE, MAX_CHUNK_SIZE, inode_chunk_range, parse_chunk_id
 
@@ -178,9 +178,11 @@ class ReadHandle:
 
 
 def _read_fd_limit() -> int:
-    """Kept-open chunk files per target: at most a sixteenth of the descriptor limit."""
+    """Kept-open chunk files per target: at most a 64th of the descriptor limit, so a
+    node of many targets still leaves most of it to reads in flight (half, see
+    `storage.service`) and to connections."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return READ_FDS_MAX if soft == resource.RLIM_INFINITY else min(READ_FDS_MAX, soft // 16)
+    return READ_FDS_MAX if soft == resource.RLIM_INFINITY else min(READ_FDS_MAX, soft // 64)
 
 
 class ChunkStore:
@@ -222,9 +224,6 @@ class ChunkStore:
         return cid
 
     def _set_entry(self, cid: bytes, entry: _Entry | None) -> None:
-        old = self._entry(cid)
-        if old is not None and (entry is None or entry.committed is not old.committed):
-            self._read_fds.forget(cid)  # a new committed file, or none: let the old one go
         with self._index_lock:
             old = self._entries.get(cid)
             if old is not None:
@@ -234,11 +233,13 @@ class ChunkStore:
                     del self._entries[cid]
                     i = bisect.bisect_left(self._sorted, cid)
                     del self._sorted[i]
-                return
-            if old is None:
-                bisect.insort(self._sorted, cid)
-            self._entries[cid] = entry
-            self._used += entry.committed_bytes + entry.pending_bytes
+            else:
+                if old is None:
+                    bisect.insort(self._sorted, cid)
+                self._entries[cid] = entry
+                self._used += entry.committed_bytes + entry.pending_bytes
+        if old is not None and (entry is None or entry.committed is not old.committed):
+            self._read_fds.forget(cid)  # a new committed file, or none: let the old one go
 
     def _entry(self, cid: bytes) -> _Entry | None:
         with self._index_lock:
@@ -407,13 +408,18 @@ class ChunkStore:
 
     # ---- reads ---------------------------------------------------------------
 
-    def open_read(self, chunk_id: bytes, offset: int, length: int) -> ReadHandle:
+    def open_read(
+        self, chunk_id: bytes, offset: int, length: int, *, keep_open: bool = True
+    ) -> ReadHandle:
         """The committed bytes `[offset, offset + length)` (short at the chunk's end).
 
         Returns an fd with the block CRCs covering the range, taken together
         under the chunk lock.  Nothing is read or verified here: the sender
         uses `sendfile` and the receiver verifies.  A chunk with only a
         pending version gives an empty handle with `pending` set.
+        `keep_open=False` (one pass over every chunk: scrub, repair, resync)
+        opens the file without keeping it, so the kept files stay the ones
+        clients read.
         """
         cid = self._check_id(chunk_id)
         if offset < 0 or length < 0:
@@ -431,7 +437,13 @@ class ChunkStore:
             n = min(length, c.length - start)
             blocks = checksums.blocks_of(start, n)
             # No descriptor for nothing: a batch of empty ranges must not cost one each.
-            fd = self._read_fds.open(cid, c, self._file(cid, "c")) if n else -1
+            path = self._file(cid, "c")
+            if not n:
+                fd = -1
+            elif keep_open:
+                fd = self._read_fds.open(cid, c, path)
+            else:
+                fd = os.open(path, os.O_RDONLY)
             return ReadHandle(
                 fd,
                 data_offset(c.chunk_size) + start,
@@ -471,7 +483,7 @@ class ChunkStore:
         verifies them, then slices the range out (1 more copy).  For tests,
         the scrubber and local tools; the network path uses `open_read`.
         """
-        with self.open_read(chunk_id, offset, length) as h:
+        with self.open_read(chunk_id, offset, length, keep_open=False) as h:
             if h.length == 0:
                 return b""
             first = h.first_block * BLOCK
@@ -488,7 +500,7 @@ class ChunkStore:
 
     def verify(self, chunk_id: bytes) -> list[int]:
         """Indexes of committed blocks whose CRC fails (scrubber, repair)."""
-        with self.open_read(chunk_id, 0, MAX_CHUNK_SIZE) as h:
+        with self.open_read(chunk_id, 0, MAX_CHUNK_SIZE, keep_open=False) as h:
             if h.length == 0:
                 return []
             buf = pread_exact(h.fd, h.length, h.file_offset)
@@ -525,7 +537,7 @@ class ChunkStore:
         _check_chunk_size(chunk_size, cid)
         if offset < 0 or offset + n > chunk_size:
             raise error(Code.BAD_RANGE, f"write ({offset}, {n}) outside {chunk_size}", cid.hex())
-        crc = checksums.crc(view)
+        crc = crc32c(view)
         if payload_crc is not None and payload_crc != crc:
             raise error(Code.CHECKSUM_MISMATCH, "payload CRC32C does not match", cid.hex())
         writer = Writer(check_client_id(client_id), sequence, crc)
@@ -563,7 +575,7 @@ class ChunkStore:
         if not 0 <= length <= chunk_size:
             raise error(Code.BAD_RANGE, f"truncate to {length} outside {chunk_size}", cid.hex())
         # A truncate's identity for duplicate detection: its target length.
-        writer = Writer(check_client_id(client_id), sequence, checksums.crc(b"T%d" % length))
+        writer = Writer(check_client_id(client_id), sequence, crc32c(b"T%d" % length))
         return self._update(
             cid,
             writer,

@@ -16,6 +16,7 @@ import os
 import socket
 import time
 
+from flyfs.chains import ONLINE, UPTODATE
 from flyfs.errors import Code, FlyfsError, error
 from flyfs.heartbeats import Heartbeater, fence_margin_s
 from flyfs.proto import common_pb2, mgmtd_pb2
@@ -24,9 +25,6 @@ from flyfs.tasks import cancel_and_wait
 
 from .config import StorageConfig
 from .targets import Target, Targets
-
-UPTODATE = mgmtd_pb2.LOCAL_TARGET_STATE_UPTODATE
-ONLINE = mgmtd_pb2.LOCAL_TARGET_STATE_ONLINE
 
 
 class Membership:

@@ -104,7 +104,6 @@ class Resyncer:
         self._run_io = run_io
         self._running: dict[int, tuple[Job, asyncio.Task[None]]] = {}  # by local target id
         self._retry_at: dict[int, float] = {}
-        self.syncs_done = 0
 
     async def run(self) -> None:
         """Start and stop syncs as routing says, until cancelled."""
@@ -166,7 +165,6 @@ class Resyncer:
             self._running.pop(target.target_id, None)
             target.sync = None
             return
-        self.syncs_done += 1
         progress = target.sync
         seconds = time.monotonic() - started
         log.info(
@@ -190,19 +188,20 @@ class Resyncer:
         # replica's lock: one created here since the listing is pushed, not removed.
         todo = mine + [cid for cid in theirs if cid not in mine_set]
         progress.chunks_total = len(todo)
-        gate = asyncio.Semaphore(PUSHES_IN_FLIGHT)
         started = time.monotonic()
+        pending = iter(todo)  # shared: each pusher takes the next chunk
 
-        async def one(cid: bytes) -> None:
-            async with gate:
+        async def pusher() -> None:
+            for cid in pending:  # bounded by the listing
                 await self._sync_chunk(target, address, chain, cid, theirs.get(cid), progress)
                 if self._bytes_per_s:  # paced outside the chunk's lock
                     ahead = progress.bytes_done / self._bytes_per_s - (time.monotonic() - started)
                     await asyncio.sleep(max(0.0, ahead))
 
+        # A few pushers, not a task per chunk: a target may hold millions of chunks.
         async with asyncio.TaskGroup() as pushes:  # the first failure cancels the rest
-            for cid in todo:
-                pushes.create_task(one(cid))
+            for _ in range(PUSHES_IN_FLIGHT):
+                pushes.create_task(pusher())
         self._fence()
         done = data_pb2.RequestHeader()
         done.sync_done.chain.CopyFrom(chain)
@@ -231,11 +230,11 @@ class Resyncer:
         address: tuple[str, int],
         chain: common_pb2.VersionedChainId,
         me: int,
-        chunk_ids: list[bytes],
+        chunk_id: bytes,
     ) -> None:
         header = data_pb2.RequestHeader()
         header.remove.chain.CopyFrom(chain)
-        header.remove.chunk_ids.extend(chunk_ids)
+        header.remove.chunk_ids.append(chunk_id)
         header.remove.from_target_id = me
         await self._forwarder.call(address, header)
 
@@ -257,7 +256,7 @@ class Resyncer:
                 # Nothing committed here: the chain holds no such chunk (a pending
                 # version, if any, is re-forwarded whole by the chunk's next update).
                 if theirs is not None:
-                    await self._remove(address, chain, me, [cid])
+                    await self._remove(address, chain, me, cid)
             elif theirs is None or not same_committed(mine, theirs):
                 try:  # 1 copy kernel -> user (read and verified), 0 more to the socket
                     data = await self._run_io(lambda: store.read(cid, 0, mine.length))

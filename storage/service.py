@@ -126,12 +126,12 @@ class StorageService:
         max_payload_bytes: int,
         max_read_fds: int = 0,
         forwarder: Forwarder | None = None,
-        on_bad_chunk: Callable[[Target, bytes], None] | None = None,
     ):
         self.targets = targets
         self.placement = placement
         self.forwarder = forwarder  # None: chains of one, nothing to forward
-        self.on_bad_chunk = on_bad_chunk  # the repair hook
+        # The repair hook, set once the node's repairer exists (storage.server).
+        self.on_bad_chunk: Callable[[Target, bytes], None] | None = None
         self.max_payload_bytes = max_payload_bytes
         # Chunk files held open by reads until their reply is sent: past this, ranges are
         # answered UNAVAILABLE (retryable) rather than run the process out of descriptors.

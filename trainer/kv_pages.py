@@ -134,4 +134,4 @@ def cached_prefill(
     new = len(keys) - first_new
     if new > 0:
         store.put_many(keys[first_new:], kv_to_pages(kv, first_new, new, config, page_tokens))
-    return logits, kv, PrefillStats(cached, rest.shape[1], max(new, 0))
+    return logits, kv, PrefillStats(cached, rest.shape[1], new)

@@ -144,20 +144,26 @@ class FilePages:
     async def used_bytes(self) -> int:
         """The pages' bytes, from one listing (sizes come with it; a page evicted while
         it is listed counts 0)."""
+        return sum(e["size"] for e in await self._listing())
+
+    async def _listing(self) -> list[dict]:
         try:
-            return sum(e["size"] for e in await self.fs._ls(self.directory, detail=True))
+            return await self.fs._ls(self.directory, detail=True)
         except FileNotFoundError:
-            return 0
+            return []
 
     async def _make_room(self, incoming: int) -> None:
         """Keep `du` of the pages under the capacity (see the module docstring)."""
         stale = self._measured < 0 or self._added + incoming > self.capacity * REMEASURE_SHARE
+        entries = None
         if stale or self._measured + self._added + incoming > self.capacity * HIGH_WATER:
-            self._measured, self._added = await self.used_bytes(), 0
+            entries = await self._listing()  # measures, and names the victims if needed
+            self._measured, self._added = sum(e["size"] for e in entries), 0
         used = self._measured + self._added
         if used + incoming <= self.capacity * HIGH_WATER:
             return
-        entries = await self.fs._ls(self.directory, detail=True)
+        if entries is None:
+            entries = await self._listing()
         entries.sort(key=lambda e: e["mtime"])
         doomed = []
         for entry in entries:  # bounded by the listing

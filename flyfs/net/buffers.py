@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import ctypes
+import errno
 import mmap
 import os
 import threading
@@ -150,7 +151,8 @@ class _Prefaulter:
     def _populate(self, owner: bytes, low: int, high: int) -> None:
         """Fault in `[low, high)`; `owner`, the object holding it, keeps it mapped meanwhile."""
         if _libc.madvise(ctypes.c_void_p(low), ctypes.c_size_t(high - low), _MADV_POPULATE_WRITE):
-            self._supported = False
+            # EINVAL: a kernel without it (older than 5.14); anything else is this range's.
+            self._supported = ctypes.get_errno() != errno.EINVAL
 
 
 _prefaulter = _Prefaulter()
