@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -54,6 +53,7 @@ from flyfs.errors import Code
 from flyfs.process import (
     ServerExitedError,
     ServerProcess,
+    service_argv,
     signal_process,
     spawn_server,
     stop_process,
@@ -122,7 +122,7 @@ class Server:
         self.ready_path.unlink(missing_ok=True)
         self.ready = None
         self.stopped = False
-        argv = [sys.executable, "-m", f"flyfs.{self.service}", "--config", str(self.config_path)]
+        argv = service_argv(self.service, self.config_path)
         self.proc = spawn_server(argv, log_path=self.log_path, detach=detach)
 
     def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
@@ -574,8 +574,9 @@ def start_node(
         raise errors.error(Code.EXISTS, f"{record.name} is running (pid {record.pid})")
     ready_path = Path(record.config).with_suffix(".ready")
     ready_path.unlink(missing_ok=True)
-    argv = [sys.executable, "-m", f"flyfs.{record.service}", "--config", record.config]
-    proc = spawn_server(argv, log_path=record.log, detach=True)
+    proc = spawn_server(
+        service_argv(record.service, record.config), log_path=record.log, detach=True
+    )
     try:
         ready = wait_ready_file(ready_path, timeout_s, proc)
     except BaseException:

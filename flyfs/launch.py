@@ -9,7 +9,6 @@ reused pid is never signalled.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from flyfs.config import dump_config
 from flyfs.process import (
     ServerProcess,
     cpu_seconds,
+    service_argv,
     spawn_server,
     stop_process,
     wait_ready_file,
@@ -92,5 +92,6 @@ def launch_service(
     config.log_file = config.log_file or str(directory / f"{name}.log")
     path = directory / f"{name}.toml"
     path.write_text(dump_config(config))
-    argv = [sys.executable, "-m", f"flyfs.{service}", "--config", str(path)]
-    return launch(argv, directory, name, timeout_s=timeout_s, started=started)
+    return launch(
+        service_argv(service, path), directory, name, timeout_s=timeout_s, started=started
+    )

@@ -28,6 +28,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -284,6 +285,11 @@ class ServerProcess(subprocess.Popen[bytes]):
         if self._parent_w is not None:
             os.close(self._parent_w)
             self._parent_w = None
+
+
+def service_argv(service: str, config_path: str | os.PathLike[str]) -> list[str]:
+    """The command line that runs flyfs service `service` (mgmtd, meta, storage) on a config."""
+    return [sys.executable, "-m", f"flyfs.{service}", "--config", str(config_path)]
 
 
 def spawn_server(
