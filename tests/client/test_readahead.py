@@ -1,8 +1,13 @@
-"""The readahead window alone: it grows while a file is read in order and shrinks on a seek."""
+"""The readahead window alone, on a real event loop in its own thread (as fsspec runs it)."""
 
 from __future__ import annotations
 
-import concurrent.futures
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
 
 from flyfs.client import reader
 from flyfs.client.reader import FIRST_DEPTH, Readahead
@@ -10,83 +15,164 @@ from flyfs.client.reader import FIRST_DEPTH, Readahead
 BLOCK = 10
 SIZE = 1_000
 DATA = bytes(i % 251 for i in range(SIZE))
+SETTLE_S = 5.0
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield loop
+    for cache in _caches.pop(loop, []):
+        cache.close()
+
+    async def cancelled() -> None:  # a turn for the cancelled fetches to end
+        others = asyncio.all_tasks() - {asyncio.current_task()}
+        await asyncio.gather(*others, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(cancelled(), loop).result(SETTLE_S)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=SETTLE_S)
+    loop.close()
+
+
+_caches: dict[asyncio.AbstractEventLoop, list[Readahead]] = {}
 
 
 class Fetches:
-    """Serves DATA, counting what was fetched on demand and ahead."""
+    """Serves DATA, counting what was fetched in the background and on demand."""
 
-    def __init__(self) -> None:
+    def __init__(self, fail_at: int | None = None) -> None:
         self.ahead: list[int] = []
         self.waited: list[int] = []
+        self.fail_at = fail_at
 
     def fetch(self, start: int, end: int) -> bytes:
         self.waited.append(start)
         return DATA[start:end]
 
-    def prefetch(self, start: int, end: int) -> concurrent.futures.Future[bytes]:
+    async def fetch_async(self, start: int, end: int) -> bytes:
         self.ahead.append(start)
-        done: concurrent.futures.Future[bytes] = concurrent.futures.Future()
-        done.set_result(DATA[start:end])
-        return done
+        if start == self.fail_at:
+            self.fail_at = None  # once
+            raise OSError(5, "replica gone")
+        return DATA[start:end]
 
 
-def window(cache: Readahead) -> int:
-    return len(cache._ahead)
+def cache_for(
+    loop: asyncio.AbstractEventLoop, fetches: Fetches, ahead_bytes: int, size: int = SIZE
+) -> Readahead:
+    cache = Readahead(BLOCK, fetches.fetch, size, fetches.fetch_async, lambda: loop, ahead_bytes)
+    _caches.setdefault(loop, []).append(cache)
+    return cache
 
 
-def test_the_window_doubles_per_block_read_in_order_up_to_the_limit() -> None:
+def settled(cache: Readahead) -> int:
+    """Blocks held ahead, once the loop has nothing more in flight."""
+    deadline = time.monotonic() + SETTLE_S
+    while time.monotonic() < deadline:  # bounded by SETTLE_S
+        stream = cache._stream
+        if stream is None:
+            return 0
+        # A turn of the loop runs what the reader asked of it before we look.
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), stream._loop).result(SETTLE_S)
+        if not stream._tasks and stream.stalled:
+            return cache.ahead
+        time.sleep(0.001)
+    raise AssertionError(f"the loop kept fetching for {SETTLE_S} s")
+
+
+def test_the_window_doubles_per_block_read_in_order_up_to_the_limit(loop) -> None:
     fetches = Fetches()
-    cache = Readahead(BLOCK, fetches.fetch, SIZE, fetches.prefetch, ahead_bytes=8 * BLOCK)
+    cache = cache_for(loop, fetches, ahead_bytes=8 * BLOCK)
     assert cache._fetch(0, 5) == DATA[:5]
-    assert window(cache) == FIRST_DEPTH
-    seen = []
+    seen = [settled(cache)]
     for start in range(BLOCK, 6 * BLOCK, BLOCK):
         assert cache._fetch(start, start + BLOCK) == DATA[start : start + BLOCK]
-        seen.append(window(cache))
-    assert seen == [8, 8, 8, 8, 8]  # 4 -> 8 at the first block in order, then capped
-    assert fetches.waited == [0]  # only the first block was waited for
-    assert sorted(fetches.ahead) == sorted(set(fetches.ahead))  # nothing fetched twice
+        seen.append(settled(cache))
+    assert seen == [8] * 6  # 4 -> 8 at the first block read, then capped
+    assert fetches.waited == []  # every block came from the loop
+    assert fetches.ahead == list(range(0, 14 * BLOCK, BLOCK))  # in order, none twice
 
 
-def test_a_seek_starts_the_window_again_small() -> None:
+def test_a_seek_starts_the_window_again_small(loop) -> None:
     fetches = Fetches()
-    cache = Readahead(BLOCK, fetches.fetch, SIZE, fetches.prefetch, ahead_bytes=64 * BLOCK)
+    cache = cache_for(loop, fetches, ahead_bytes=64 * BLOCK)
     for start in range(0, 5 * BLOCK, BLOCK):
         cache._fetch(start, start + BLOCK)
-    assert window(cache) == 64  # the first block, then 4 in order: 4 -> 8 -> 16 -> 32 -> 64
+    assert settled(cache) == 64  # doubled per block read: 4 -> 8 -> ... -> 64, the limit
     assert cache._fetch(700, 705) == DATA[700:705]  # a seek
-    assert window(cache) == FIRST_DEPTH
-    assert fetches.waited == [0, 700]
+    assert settled(cache) == 2 * FIRST_DEPTH  # 4 again, doubled at its first block
+    assert fetches.ahead.count(700) == 1
 
 
-def test_a_limit_below_four_blocks_is_honoured() -> None:
+def test_a_limit_below_four_blocks_is_honoured(loop) -> None:
     fetches = Fetches()
-    cache = Readahead(BLOCK, fetches.fetch, SIZE, fetches.prefetch, ahead_bytes=2 * BLOCK)
+    cache = cache_for(loop, fetches, ahead_bytes=2 * BLOCK)
     for start in range(0, 4 * BLOCK, BLOCK):
         cache._fetch(start, start + BLOCK)
-        assert window(cache) <= 2
-    cache_none = Readahead(BLOCK, fetches.fetch, SIZE, fetches.prefetch, ahead_bytes=0)
-    cache_none._fetch(0, 1)
-    assert window(cache_none) == 1  # at least one block ahead
+        assert settled(cache) <= 2
+    no_limit = cache_for(loop, Fetches(), ahead_bytes=0)
+    no_limit._fetch(0, 1)
+    assert settled(no_limit) == 1  # at least one block ahead
 
 
-def test_blocks_past_the_first_four_share_one_budget_per_process(monkeypatch) -> None:
+def test_blocks_past_the_first_four_share_one_budget_per_process(loop, monkeypatch) -> None:
     budget = reader._AheadBudget(6 * BLOCK)
     monkeypatch.setattr(reader, "_extra_ahead", budget)
-    caches = []
+    caches, held = [], []
     for _ in range(2):  # two files read in order at once
-        fetches = Fetches()
-        cache = Readahead(BLOCK, fetches.fetch, SIZE, fetches.prefetch, ahead_bytes=32 * BLOCK)
+        cache = cache_for(loop, Fetches(), ahead_bytes=32 * BLOCK)
+        held.append([])
         for start in range(0, 4 * BLOCK, BLOCK):
             cache._fetch(start, start + BLOCK)
+            held[-1].append(settled(cache))
         caches.append(cache)
+    assert held == [[8, 10, 10, 10], [4, 4, 4, 4]]  # the second file: no budget left
     # The first file took the whole budget; the second keeps its free four.
-    assert [window(c) for c in caches] == [FIRST_DEPTH + 6, FIRST_DEPTH]
+    assert [c.ahead for c in caches] == [FIRST_DEPTH + 6, FIRST_DEPTH]
     assert budget.used == 6 * BLOCK
     caches[0].close()  # what it held ahead goes back ...
-    assert budget.used == 0 and window(caches[0]) == 0
+    assert budget.used == 0 and caches[0].ahead == 0
     caches[1]._fetch(4 * BLOCK, 5 * BLOCK)  # ... and the other file may look further
-    assert window(caches[1]) == FIRST_DEPTH + 6
+    assert settled(caches[1]) == FIRST_DEPTH + 6
+    held = []
     for start in range(5 * BLOCK, SIZE, BLOCK):  # read to the end: everything returned
         assert caches[1]._fetch(start, start + BLOCK) == DATA[start : start + BLOCK]
-    assert budget.used == 0 and window(caches[1]) == 0
+        held.append(settled(caches[1]))
+    # Four blocks always go free, whichever blocks were charged when they started.
+    assert held[:80] == [FIRST_DEPTH + 6] * 80
+    assert held[-1] == 0 and budget.used == 0
+
+
+def test_a_block_that_failed_is_fetched_again_by_the_next_read(loop) -> None:
+    fetches = Fetches(fail_at=3 * BLOCK)
+    cache = cache_for(loop, fetches, ahead_bytes=16 * BLOCK)
+    for start in range(0, 3 * BLOCK, BLOCK):
+        assert cache._fetch(start, start + BLOCK) == DATA[start : start + BLOCK]
+    with pytest.raises(OSError, match="replica gone"):
+        cache._fetch(3 * BLOCK, 4 * BLOCK)
+    for start in range(3 * BLOCK, SIZE, BLOCK):  # the same block again, then on to the end
+        assert cache._fetch(start, start + BLOCK) == DATA[start : start + BLOCK]
+    assert fetches.ahead.count(3 * BLOCK) == 2
+
+
+def test_a_large_read_is_fetched_whole_and_what_follows_read_ahead(loop) -> None:
+    fetches = Fetches()
+    cache = cache_for(loop, fetches, ahead_bytes=8 * BLOCK)
+    assert cache._fetch(5, 5 + 3 * BLOCK) == DATA[5 : 5 + 3 * BLOCK]
+    assert fetches.waited == [5]
+    assert settled(cache) == FIRST_DEPTH
+    assert cache._fetch(5 + 3 * BLOCK, 5 + 4 * BLOCK) == DATA[5 + 3 * BLOCK : 5 + 4 * BLOCK]
+    assert fetches.ahead[0] == 5 + 3 * BLOCK
+
+
+def test_the_last_block_may_be_short_and_nothing_is_fetched_past_the_end(loop) -> None:
+    fetches = Fetches()
+    cache = cache_for(loop, fetches, ahead_bytes=64 * BLOCK, size=95)
+    got = b"".join(cache._fetch(start, start + BLOCK) for start in range(0, 95, BLOCK))
+    assert got == DATA[:95]
+    assert cache._fetch(95, 100) == b""
+    assert settled(cache) == 0
+    assert max(fetches.ahead) == 90
