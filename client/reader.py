@@ -8,22 +8,22 @@ Readahead (cache type "readahead", the default): reads are served from one
 block (the file's chunk size unless `block_size` says otherwise) while the
 next blocks are already being fetched in the background (from different
 chains, so from several nodes at once), so a sequential reader waits for
-storage only on its first block.  The event loop keeps the window full
+storage only on its first block. The event loop keeps the window full
 itself, starting the next fetch whenever one completes, so the reading
 thread does nothing per block but wait for the one it wants (when each
-`read()` also handed the loop its next fetch, 4 MiB reads ran at
-0.79-0.86x the speed of the same fetches started on the loop; now
-0.81-1.0x).  The window starts at four blocks and doubles with every block
-read in order, up to `readahead_bytes` (64 MiB by default); a seek drops
-what is on its way and starts again at four.  Blocks past the first four
-count against one budget for the whole process (`EXTRA_AHEAD_BYTES`, 256
-MiB), so many files read at once stay bounded.  Why grow it: one 4 MiB
-block takes a few milliseconds end to end, so the window is what bounds a
-sequential reader (measured on 3 local nodes: 1.7 GB/s with 4 blocks
-ahead, 2.2 with 8, 2.7 with 16, no better with 32), while a reader that
-seeks should not pay for blocks it never reads.  A read larger than a
-block is fetched whole, all its chunks in parallel.  Other fsspec cache
-types ("none", "bytes", ...) still work and fetch on demand.
+`read()` also handed the loop its next fetch, 4 MiB reads ran at a median
+0.79x the speed of the same fetches started on the loop; now 0.87x). The
+window starts at four blocks and doubles with every block read in order,
+up to `readahead_bytes` (64 MiB by default); a seek drops what is on its
+way and starts again at four. Blocks past the first four count against one
+budget for the whole process (`EXTRA_AHEAD_BYTES`, 256 MiB), so many files
+read at once stay bounded. Why grow it: one 4 MiB block takes a few
+milliseconds end to end, so the window is what bounds a sequential reader
+(measured on 3 local nodes: 1.7 GB/s with 4 blocks ahead, 2.2 with 8, 2.7
+with 16, no better with 32), while a reader that seeks should not pay for
+blocks it never reads. A read larger than a block is fetched whole, all
+its chunks in parallel. Other fsspec cache types ("none", "bytes", ...)
+still work and fetch on demand.
 
 Copies: `read()` returns `bytes`: blocks are received straight into their
 `bytes` (0 copies), a read of exactly the block in hand is that object, a
