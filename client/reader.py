@@ -128,8 +128,7 @@ class _AheadBudget:
 
     def take(self, nbytes: int) -> bool:
         with self._lock:
-            if self._pid != os.getpid():  # a forked child: the parent's reads are not ours
-                self._pid, self.used = os.getpid(), 0
+            self._forget_parent()
             if self.used + nbytes > self.limit:
                 return False
             self.used += nbytes
@@ -139,7 +138,12 @@ class _AheadBudget:
         if not nbytes:
             return
         with self._lock:
+            self._forget_parent()
             self.used = max(0, self.used - nbytes)
+
+    def _forget_parent(self) -> None:
+        if self._pid != os.getpid():  # a forked child: the parent's reads are not ours
+            self._pid, self.used = os.getpid(), 0
 
 
 _extra_ahead = _AheadBudget(EXTRA_AHEAD_BYTES)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -176,3 +178,36 @@ def test_the_last_block_may_be_short_and_nothing_is_fetched_past_the_end(loop) -
     assert cache._fetch(95, 100) == b""
     assert settled(cache) == 0
     assert max(fetches.ahead) == 90
+
+
+def test_a_forked_child_reads_on_with_its_own_loop(loop) -> None:
+    """The parent's loop thread is not in the child: its blocks ahead must come from a new one."""
+    loops = {os.getpid(): loop}
+
+    def loop_of() -> asyncio.AbstractEventLoop:  # as the filesystem's `loop` rebinds after fork
+        if os.getpid() not in loops:
+            child_loop = asyncio.new_event_loop()
+            threading.Thread(target=child_loop.run_forever, daemon=True).start()
+            loops[os.getpid()] = child_loop
+        return loops[os.getpid()]
+
+    fetches = Fetches()
+    cache = Readahead(BLOCK, fetches.fetch, SIZE, fetches.fetch_async, loop_of, 8 * BLOCK)
+    _caches.setdefault(loop, []).append(cache)
+    assert cache._fetch(0, BLOCK) == DATA[:BLOCK]
+    settled(cache)
+    pid = os.fork()
+    if pid == 0:  # the child: a hang ends in SIGALRM, a wrong byte in exit code 1
+        ok = False
+        try:
+            signal.alarm(int(SETTLE_S))
+            ok = all(
+                cache._fetch(start, start + BLOCK) == DATA[start : start + BLOCK]
+                for start in range(BLOCK, 20 * BLOCK, BLOCK)
+            )
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    for start in range(BLOCK, 20 * BLOCK, BLOCK):  # the parent reads on, untouched
+        assert cache._fetch(start, start + BLOCK) == DATA[start : start + BLOCK]
