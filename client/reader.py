@@ -192,6 +192,8 @@ class Readahead(BaseCache):
         if stop - start > self.blocksize:  # a big read: all of it at once, in parallel
             self.miss_count += 1
             self._requested += stop - start
+            if not self._streaming_from(stop):
+                self.close()  # the blocks on their way are not the ones wanted
             data = self.fetcher(start, stop)
             self._block, self._block_start = b"", stop
             self._follow(stop)  # what follows is read ahead
@@ -210,12 +212,13 @@ class Readahead(BaseCache):
         if self._block_start <= pos < self._block_start + len(self._block):
             self.hit_count += 1
             return
-        stream = self._stream
-        if stream is not None and stream.usable() and stream.next_start == pos:
+        if self._streaming_from(pos):
             self.hit_count += 1
         else:  # a seek: the blocks on their way are not the ones wanted
             self.miss_count += 1
-            stream = self._restart(pos)
+            self._restart(pos)
+        stream = self._stream
+        assert stream is not None
         try:
             self._block, self._block_start = stream.take(), pos
         except BaseException:
@@ -224,16 +227,19 @@ class Readahead(BaseCache):
 
     def _follow(self, pos: int) -> None:
         """Have blocks from `pos` on the way, unless they already are."""
-        stream = self._stream
-        if pos < self.size and (stream is None or not stream.usable() or stream.next_start != pos):
+        if pos < self.size and not self._streaming_from(pos):
             self._restart(pos)
 
-    def _restart(self, pos: int) -> _Stream:
+    def _streaming_from(self, pos: int) -> bool:
+        """Whether this process's stream brings the block at `pos` next."""
+        stream = self._stream
+        return stream is not None and stream.usable() and stream.next_start == pos
+
+    def _restart(self, pos: int) -> None:
         self.close()
         self._stream = _Stream(
             self._loop_of(), self._fetch_async, pos, self.size, self.blocksize, self._max_depth
         )
-        return self._stream
 
     @property
     def ahead(self) -> int:
@@ -277,11 +283,11 @@ class _Stream:
         self._blocksize = blocksize
         self._max_depth = max_depth
         self.depth = min(FIRST_DEPTH, max_depth)
+        self._start = start
         self.next_start = start  # the next block the reader takes (reader's side)
         self._taken = 0  # blocks the reader took
         self._launch_start = start  # the next block to fetch (loop's side)
         self._launched = 0  # blocks the loop started fetching
-        self.fetched_bytes = 0  # ... and their bytes
         self._lock = threading.Lock()
         self._futures: dict[int, concurrent.futures.Future[bytes]] = {}
         self._charged: dict[int, int] = {}  # block start -> budget bytes it holds
@@ -296,6 +302,10 @@ class _Stream:
 
     def held(self) -> int:
         return self._launched - self._taken
+
+    @property
+    def fetched_bytes(self) -> int:
+        return self._launch_start - self._start
 
     def _future(self, start: int) -> concurrent.futures.Future[bytes]:
         with self._lock:
@@ -357,7 +367,6 @@ class _Stream:
             self._tasks.add(task)
             task.add_done_callback(self._fetched)
             self._launch_start, self._launched = end, self._launched + 1
-            self.fetched_bytes += end - start
         if not self._tasks and not self._closed:
             # Nothing in flight calls back here: the reader will, once it takes a block.
             self.stalled = True

@@ -211,3 +211,21 @@ def test_a_forked_child_reads_on_with_its_own_loop(loop) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     for start in range(BLOCK, 20 * BLOCK, BLOCK):  # the parent reads on, untouched
         assert cache._fetch(start, start + BLOCK) == DATA[start : start + BLOCK]
+
+
+def test_a_large_read_elsewhere_drops_the_window_before_it_fetches(loop) -> None:
+    fetches = Fetches()
+    cache = cache_for(loop, fetches, ahead_bytes=8 * BLOCK)
+    cache._fetch(0, BLOCK)
+    settled(cache)
+    window_at_fetch = []
+    on_demand = fetches.fetch
+
+    def fetch(start: int, end: int) -> bytes:
+        window_at_fetch.append(cache._stream)
+        return on_demand(start, end)
+
+    cache.fetcher = fetch
+    assert cache._fetch(500, 500 + 3 * BLOCK) == DATA[500 : 500 + 3 * BLOCK]
+    assert window_at_fetch == [None]  # no stale blocks fetched beside the big read
+    assert settled(cache) == FIRST_DEPTH  # and the window starts again behind it
