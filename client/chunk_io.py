@@ -144,8 +144,10 @@ class ChunkIO:
         self._tagger = RequestTagger()
         self._reports: set[asyncio.Task[None]] = set()  # bad-chunk reports in flight
         self._turn = itertools.count()
-        self._storage: StorageClient | None = None
-        self._owner: tuple[int, asyncio.AbstractEventLoop] | None = None
+        # A storage client (and its pool of connections) per event loop of this
+        # process: a sequential reader fetches on more than one (`client.loops`).
+        self._storage: dict[asyncio.AbstractEventLoop, StorageClient] = {}
+        self._pid = os.getpid()
         # One lock per chunk being written (weak: gone when no write holds it).
         self._chunk_locks: weakref.WeakValueDictionary[bytes, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -155,30 +157,38 @@ class ChunkIO:
 
     def _client(self) -> StorageClient:
         """The storage client of this process and event loop, made on first use."""
-        owner = (os.getpid(), asyncio.get_running_loop())
-        if self._storage is None or self._owner != owner:
-            if self._owner is not None and self._owner[0] != owner[0]:
-                self._tagger = RequestTagger()  # a forked child: its own sequence space
+        if self._pid != os.getpid():
+            self.forget_after_fork()
+        loop = asyncio.get_running_loop()
+        storage = self._storage.get(loop)
+        if storage is None:
+            for gone in [other for other in self._storage if other.is_closed()]:
+                self._storage.pop(gone, None)  # its connections went with it
             pool = ConnectionPool(
                 identity(self.cluster_id, name="flyfs-client", client_id=self._tagger.client_id),
                 max_per_address=self.max_per_address,
                 timeout_s=self.timeout_s,
             )
-            self._storage = StorageClient(pool, self._tagger)
-            self._owner = owner
-        return self._storage
+            storage = self._storage[loop] = StorageClient(pool, self._tagger)
+        return storage
 
     def forget_after_fork(self) -> None:
-        """In a forked child: drop the parent's pool (its loop and sockets are not ours)."""
-        self._storage = None
-        self._owner = None
-        self._tagger = RequestTagger()
+        """In a forked child: drop the parent's pools (their loops and sockets are not ours)."""
+        self._storage = {}
+        self._pid = os.getpid()
+        self._tagger = RequestTagger()  # a forked child: its own sequence space
         self._chunk_locks = weakref.WeakValueDictionary()
 
     async def close(self) -> None:
-        storage, self._storage, self._owner = self._storage, None, None
-        if storage is not None:
-            await storage.pool.close()
+        """Close every loop's pool, each on its own loop."""
+        pools, self._storage = self._storage, {}
+        here = asyncio.get_running_loop()
+        for loop, storage in pools.items():
+            if loop is here:
+                await storage.pool.close()
+            elif loop.is_running():
+                closing = asyncio.run_coroutine_threadsafe(storage.pool.close(), loop)
+                await asyncio.wrap_future(closing)
 
     # ---- reads ---------------------------------------------------------------------------------
 
@@ -289,9 +299,12 @@ class ChunkIO:
             for tail_only in (False, True)
             for batch in _batches([p for p in node_pieces if p.tail_only == tail_only])
         ]
-        results = await asyncio.gather(
-            *(self._read_batch(routing, address, batch) for address, batch in batches)
-        )
+        if len(batches) == 1:  # most reads: awaited in place, not a task a loop turn later
+            results = [await self._read_batch(routing, *batches[0])]
+        else:
+            results = await asyncio.gather(
+                *(self._read_batch(routing, address, batch) for address, batch in batches)
+            )
         for batch_failed in results:
             failed += batch_failed
         return failed

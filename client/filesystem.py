@@ -46,6 +46,7 @@ from flyfs.proto import meta_pb2
 
 from .chunk_io import RangeInto
 from .link import ClusterLink
+from .loops import DEFAULT_DATA_LOOPS
 from .reader import FlyfsReadFile
 from .transfers import Transfers
 from .urls import PROTOCOL, normalize, split_url
@@ -88,6 +89,7 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
         default_cache_type: str = "readahead",
         readahead_bytes: int = 64 << 20,
         max_concurrency: int = 8,
+        data_loops: int = DEFAULT_DATA_LOOPS,
         max_connections_per_node: int = 4,
         control_threads: int = 8,
         timeout_s: float = 30.0,
@@ -102,6 +104,7 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
         super().__init__(**kwargs)
         for name, value in (
             ("max_concurrency", max_concurrency),
+            ("data_loops", data_loops),
             ("max_connections_per_node", max_connections_per_node),
             ("control_threads", control_threads),
             ("readahead_bytes", readahead_bytes),
@@ -114,6 +117,7 @@ class FlyfsFileSystem(Transfers, AsyncFileSystem, metaclass=_PerCluster):
         self.default_cache_type = default_cache_type
         self.readahead_bytes = readahead_bytes
         self.max_concurrency = max_concurrency
+        self.data_loops = data_loops
         self.chunk_size = chunk_size
         self.stripe = stripe
         self._link_options = dict(

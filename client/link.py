@@ -80,7 +80,8 @@ class ClusterLink:
                         retry_window_s=self._retry_window_s,
                         inodes_gone=self._inodes_gone,
                     )
-        self._chunk_io_loop = asyncio.get_running_loop()
+        if self._chunk_io_loop is None:  # a loop of ours, to close all pools from before fork
+            self._chunk_io_loop = asyncio.get_running_loop()
         return self._chunk_io
 
     async def _inodes_gone(self, inode_ids: list[int]) -> set[int]:

@@ -8,12 +8,12 @@ Readahead (cache type "readahead", the default): reads are served from one
 block (the file's chunk size unless `block_size` says otherwise) while the
 next blocks are already being fetched in the background (from different
 chains, so from several nodes at once), so a sequential reader waits for
-storage only on its first block. The event loop keeps the window full
-itself, starting the next fetch whenever one completes, so the reading
-thread does nothing per block but wait for the one it wants (when each
-`read()` also handed the loop its next fetch, 4 MiB reads ran at a median
-0.79x the speed of the same fetches started on the loop; now 0.87x). The
-window starts at four blocks and doubles with every block read in order,
+storage only on its first block. Event loops keep the window full
+themselves (fsspec's and `data_loops - 1` more, see `client.loops`): up to
+`max_concurrency` fetch tasks each go on to the next block as soon as
+theirs is in, so the reading thread does nothing per block but wait for
+the one it wants. The window (blocks fetched or on their way, not yet
+read) starts at four blocks and doubles with every block read in order,
 up to `readahead_bytes` (64 MiB by default); a seek drops what is on its
 way and starts again at four. Blocks past the first four count against one
 budget for the whole process (`EXTRA_AHEAD_BYTES`, 256 MiB), so many files
@@ -21,9 +21,12 @@ read at once stay bounded. Why grow it: one 4 MiB block takes a few
 milliseconds end to end, so the window is what bounds a sequential reader
 (measured on 3 local nodes: 1.7 GB/s with 4 blocks ahead, 2.2 with 8, 2.7
 with 16, no better with 32), while a reader that seeks should not pay for
-blocks it never reads. A read larger than a block is fetched whole, all
-its chunks in parallel. Other fsspec cache types ("none", "bytes", ...)
-still work and fetch on demand.
+blocks it never reads. Why bound the fetches apart from it: blocks that
+arrived behind a slow one held half of a 16-block window, so the number in
+flight swung from 16 to 0; 8 fetches kept in flight within the same window
+read 4 MiB blocks 5-10 % faster (docs/decisions.md). A read larger than a
+block is fetched whole, all its chunks in parallel. Other fsspec cache
+types ("none", "bytes", ...) still work and fetch on demand.
 
 Copies: `read()` returns `bytes`: blocks are received straight into their
 `bytes` (0 copies), a read of exactly the block in hand is that object, a
@@ -38,7 +41,8 @@ import concurrent.futures
 import contextlib
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fsspec.asyn import sync
@@ -46,6 +50,8 @@ from fsspec.caching import BaseCache
 from fsspec.spec import AbstractBufferedFile
 
 from flyfs.proto import meta_pb2
+
+from .loops import loops
 
 if TYPE_CHECKING:
     from .filesystem import FlyfsFileSystem
@@ -81,8 +87,9 @@ class FlyfsReadFile(AbstractBufferedFile):
                 self._fetch_range,
                 self.size,
                 self._fetch_async,
-                lambda: self.fs.loop,
+                lambda: loops(self.fs.loop, fs.data_loops),
                 readahead_bytes,
+                fs.max_concurrency,
             )
 
     def _fetch_range(self, start: int, end: int) -> bytes:
@@ -123,12 +130,13 @@ class _AheadBudget:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
-        self._pid = os.getpid()
         self._lock = threading.Lock()
+        # A forked child: the parent's reads are not its own, and a parent's thread
+        # may have held the lock at the fork.
+        os.register_at_fork(after_in_child=self._forget_parent)
 
     def take(self, nbytes: int) -> bool:
         with self._lock:
-            self._forget_parent()
             if self.used + nbytes > self.limit:
                 return False
             self.used += nbytes
@@ -138,12 +146,11 @@ class _AheadBudget:
         if not nbytes:
             return
         with self._lock:
-            self._forget_parent()
             self.used = max(0, self.used - nbytes)
 
     def _forget_parent(self) -> None:
-        if self._pid != os.getpid():  # a forked child: the parent's reads are not ours
-            self._pid, self.used = os.getpid(), 0
+        self._lock = threading.Lock()
+        self.used = 0
 
 
 _extra_ahead = _AheadBudget(EXTRA_AHEAD_BYTES)
@@ -165,12 +172,14 @@ class Readahead(BaseCache):
         fetcher: Callable[[int, int], bytes],
         size: int,
         fetch_async: Callable[[int, int], Awaitable[bytes]],
-        loop_of: Callable[[], asyncio.AbstractEventLoop],
+        loops_of: Callable[[], Sequence[asyncio.AbstractEventLoop]],
         ahead_bytes: int,
+        max_fetches: int,
     ) -> None:
         super().__init__(blocksize, fetcher, size)
+        self._max_fetches = max_fetches
         self._fetch_async = fetch_async
-        self._loop_of = loop_of
+        self._loops_of = loops_of
         self._max_depth = max(1, ahead_bytes // blocksize)
         self._block, self._block_start = b"", 0
         self._stream: _Stream | None = None
@@ -238,7 +247,13 @@ class Readahead(BaseCache):
     def _restart(self, pos: int) -> None:
         self.close()
         self._stream = _Stream(
-            self._loop_of(), self._fetch_async, pos, self.size, self.blocksize, self._max_depth
+            self._loops_of(),
+            self._fetch_async,
+            pos,
+            self.size,
+            self.blocksize,
+            self._max_depth,
+            self._max_fetches,
         )
 
     @property
@@ -254,50 +269,68 @@ class Readahead(BaseCache):
             self._requested += stream.fetched_bytes
 
 
-class _Stream:
-    """A file's blocks from one offset on, fetched on the event loop ahead of the reader.
+@dataclass(eq=False)
+class _Lane:
+    """A stream's fetch tasks on one event loop, and whether that loop waits for the reader."""
 
-    The loop keeps the blocks fetched and not yet taken at the window's
-    depth: it tops them up when a fetch completes, seeing what the reader
-    took since; only when nothing is in flight and the window is full does
-    the reader wake the loop (`stalled`).  The reader waits on one future
-    per block, made by whichever side needs it first.  The depth starts at
+    loop: asyncio.AbstractEventLoop
+    index: int
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    stalled: bool = True
+
+
+class _Stream:
+    """A file's blocks from one offset on, fetched on event loops ahead of the reader.
+
+    Up to `max_fetches` fetch tasks run, dealt to the lanes (one per loop
+    of `client.loops`, so that more than one thread receives); each, once
+    its block is in, claims the next block not yet claimed and asks for it
+    in the same loop turn, as a thread on a blocking socket would (a task
+    per block cost a loop turn to start, and a turn is a few milliseconds
+    while 4 MiB payloads arrive on other connections).  Blocks fetched and
+    not yet taken stay within the window's `depth`, which starts at
     FIRST_DEPTH and doubles with every block taken, up to `max_depth`;
     blocks past the first FIRST_DEPTH held count against the process's
-    budget (`_extra_ahead`) until taken or dropped.
+    budget (`_extra_ahead`) until taken or dropped.  A task with no room
+    for a next block ends; its loop starts new ones when the reader takes a
+    block or the depth grows (a `stalled` lane: the reader wakes its loop).
+    The reader waits on one future per block, made by whichever side needs
+    it first.
     """
 
     def __init__(
         self,
-        loop: asyncio.AbstractEventLoop,
+        loops: Sequence[asyncio.AbstractEventLoop],
         fetch: Callable[[int, int], Awaitable[bytes]],
         start: int,
         size: int,
         blocksize: int,
         max_depth: int,
+        max_fetches: int,
     ) -> None:
-        self._loop = loop
+        self._lanes = [_Lane(loop, k) for k, loop in enumerate(loops)]
         self._pid = os.getpid()
         self._fetch = fetch
         self._size = size
         self._blocksize = blocksize
         self._max_depth = max_depth
+        self._max_fetches = max(1, max_fetches)
         self.depth = min(FIRST_DEPTH, max_depth)
         self._start = start
         self.next_start = start  # the next block the reader takes (reader's side)
         self._taken = 0  # blocks the reader took
-        self._launch_start = start  # the next block to fetch (loop's side)
-        self._launched = 0  # blocks the loop started fetching
+        # The loops' side, under _lock (lanes claim blocks from their own threads).
+        self._launch_start = start  # the next block to fetch
+        self._launched = 0  # blocks claimed for fetching
         self._lock = threading.Lock()
         self._futures: dict[int, concurrent.futures.Future[bytes]] = {}
         self._charged: dict[int, int] = {}  # block start -> budget bytes it holds
-        self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
-        self.stalled = True
-        loop.call_soon_threadsafe(self._top_up)
+        for lane in self._lanes:
+            lane.loop.call_soon_threadsafe(self._top_up, lane)
 
     def usable(self) -> bool:
-        """Not in a forked child, whose copy of the parent's loop never runs."""
+        """Not in a forked child, whose copies of the parent's loops never run."""
         return self._pid == os.getpid()
 
     def held(self) -> int:
@@ -307,12 +340,21 @@ class _Stream:
     def fetched_bytes(self) -> int:
         return self._launch_start - self._start
 
+    def settled(self) -> bool:
+        """Nothing in flight, and every loop waits for the reader (for tests)."""
+        return all(not lane.tasks and lane.stalled for lane in self._lanes)
+
     def _future(self, start: int) -> concurrent.futures.Future[bytes]:
         with self._lock:
             future = self._futures.get(start)
             if future is None:
                 future = self._futures[start] = concurrent.futures.Future()
             return future
+
+    def _fetches_wanted(self, lane: _Lane) -> int:
+        """This lane's share of the fetches the window wants in flight."""
+        wanted = min(self.depth, self._max_fetches)
+        return (wanted + len(self._lanes) - 1 - lane.index) // len(self._lanes)
 
     # ---- the reader's side ----------------------------------------------------------------------
 
@@ -326,12 +368,16 @@ class _Stream:
         _extra_ahead.give(charged)
         self.next_start = start + len(data)
         self._taken += 1
-        self.depth = min(2 * self.depth, self._max_depth)  # read in order: look further
-        if self.stalled:
-            self._loop.call_soon_threadsafe(self._top_up)
+        depth = self.depth
+        self.depth = min(2 * depth, self._max_depth)  # read in order: look further
+        for lane in self._lanes:
+            if lane.stalled or self.depth != depth:
+                lane.loop.call_soon_threadsafe(self._top_up, lane)
         return data
 
     def close(self) -> None:
+        if not self.usable():
+            return  # a forked child: the parent's loops never run here; its lock may be held
         self._closed = True
         with self._lock:
             futures, self._futures = self._futures, {}
@@ -339,57 +385,66 @@ class _Stream:
         for future in futures.values():
             future.cancel()
         _extra_ahead.give(sum(charged.values()))
-        if self.usable():
+        for lane in self._lanes:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nothing runs
-                self._loop.call_soon_threadsafe(self._cancel_tasks)
+                lane.loop.call_soon_threadsafe(self._cancel_tasks, lane)
 
-    # ---- the loop's side ------------------------------------------------------------------------
+    # ---- the loops' side ------------------------------------------------------------------------
 
-    def _top_up(self) -> None:
-        """Start fetches until the window is full (bounded: by depth and the file's end)."""
-        self.stalled = False
-        taken = self._taken
-        while (
-            not self._closed
-            and self._launched - self._taken < self.depth
-            and self._launch_start < self._size
-        ):
+    def _claim(self) -> tuple[int, int] | None:
+        """The next block to fetch, if the window (and past FIRST_DEPTH, the budget) has room."""
+        with self._lock:
+            if (
+                self._closed
+                or self._launch_start >= self._size
+                or self._launched - self._taken >= self.depth
+            ):
+                return None
             start = self._launch_start
             end = min(start + self._blocksize, self._size)
-            charged = 0
             if self._launched - self._taken - len(self._charged) >= FIRST_DEPTH:  # 4 go free
                 if not _extra_ahead.take(end - start):
-                    break  # the process reads far enough ahead already
-                charged = end - start
-                with self._lock:
-                    self._charged[start] = charged
-            task = self._loop.create_task(self._fetch_into(start, end))
-            self._tasks.add(task)
-            task.add_done_callback(self._fetched)
+                    return None  # the process reads far enough ahead already
+                self._charged[start] = end - start
             self._launch_start, self._launched = end, self._launched + 1
-        if not self._tasks and not self._closed:
-            # Nothing in flight calls back here: the reader will, once it takes a block.
-            self.stalled = True
-            if self._taken != taken:  # it took one while we looked: look again
-                self._loop.call_soon(self._top_up)
+            return start, end
 
-    async def _fetch_into(self, start: int, end: int) -> None:
-        future = self._future(start)
-        try:
-            data = await self._fetch(start, end)
-        except BaseException as exc:
-            if not future.cancelled():
-                future.set_exception(exc)
-            if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
-                raise
-        else:
+    def _top_up(self, lane: _Lane) -> None:
+        """Start fetch tasks on `lane` until its share runs or the window has no room."""
+        lane.stalled = False
+        taken = self._taken
+        while len(lane.tasks) < self._fetches_wanted(lane):  # bounded: by max_fetches
+            block = self._claim()
+            if block is None:
+                break
+            task = lane.loop.create_task(self._fetch_from(lane, *block))
+            lane.tasks.add(task)
+            task.add_done_callback(lane.tasks.discard)
+        if len(lane.tasks) < self._fetches_wanted(lane) and not self._closed:
+            # No room for more (or the file's end): the reader wakes the loop when it takes one.
+            lane.stalled = True
+            if self._taken != taken:  # it took one while we looked: look again
+                lane.loop.call_soon(self._top_up, lane)
+
+    async def _fetch_from(self, lane: _Lane, start: int, end: int) -> None:
+        """Fetch this block, then each next one claimed, until the window has no room."""
+        block: tuple[int, int] | None = (start, end)
+        while block is not None:  # bounded: each turn fetches a later block of the file
+            future = self._future(block[0])
+            try:
+                data = await self._fetch(*block)
+            except BaseException as exc:
+                if not future.cancelled():
+                    future.set_exception(exc)
+                if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
+                    raise
+                return  # the reader meets the error, and starts the stream again
             if not future.cancelled():
                 future.set_result(data)
+            block = self._claim()
+        lane.tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
+        self._top_up(lane)
 
-    def _fetched(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._top_up()
-
-    def _cancel_tasks(self) -> None:
-        for task in list(self._tasks):
+    def _cancel_tasks(self, lane: _Lane) -> None:
+        for task in list(lane.tasks):
             task.cancel()

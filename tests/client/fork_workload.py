@@ -35,8 +35,16 @@ class Shards:
     def __getitem__(self, i: int) -> tuple[int, bytes]:
         start = i * CHUNK // 2
         piece = self.fs.cat_file(f"{self.base}/shard", start, start + CHUNK)
+        assert read_in_blocks(self.fs, f"{self.base}/shard") == DATA
         self.fs.pipe_file(f"{self.base}/out/{i}", piece[:100])
         return i, piece
+
+
+def read_in_blocks(fs, path: str) -> bytes:
+    """The whole file by `open().read()` of one chunk at a time: the readahead's stream,
+    whose fetches run on fsspec's loop and on `client.loops`' own."""
+    with fs.open(path, "rb") as f:
+        return b"".join(iter(lambda: f.read(CHUNK), b""))
 
 
 def collate(batch):
@@ -68,6 +76,7 @@ class BusyParent:
                     self.fs.pipe_file(f"{self.base}/parent-{n % 3}", DATA[: CHUNK + n])
                     assert self.fs.cat_file(f"{self.base}/parent-{n % 3}") == DATA[: CHUNK + n]
                 assert self.fs.cat_file(f"{self.base}/shard") == DATA
+                assert read_in_blocks(self.fs, f"{self.base}/shard") == DATA
                 self.rounds += 1
             except BaseException as exc:
                 self.failures.append(exc)
@@ -92,6 +101,7 @@ def bare_forks(fs, base: str) -> None:
                 ok = False
                 try:
                     ok = fs.cat_file(f"{base}/shard", 5, CHUNK + 5) == DATA[5 : CHUNK + 5]
+                    ok = ok and read_in_blocks(fs, f"{base}/shard") == DATA
                     fs.pipe_file(f"{base}/child-{k}", DATA[:k])
                     ok = ok and fs.cat_file(f"{base}/child-{k}") == DATA[:k]
                 finally:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CHUNK, SIZES, pattern
+from conftest import CHUNK, SIZES, make_fs, pattern
 
 from flyfs.client import FlyfsFileSystem
+from flyfs.routing import split_address
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -137,6 +138,30 @@ def test_sequential_small_reads_use_readahead(fs: FlyfsFileSystem, base: str) ->
     assert misses == 1  # only the first block is waited for; the others were read ahead
     assert hits > len(pieces) - 2  # every other read() found its bytes in hand
     assert fetched == len(data)  # and nothing is fetched twice
+
+
+def test_a_sequential_read_fetches_on_two_loops_and_close_closes_both(local_cluster) -> None:
+    data = pattern(12 * CHUNK + 17)
+    fs = make_fs(local_cluster, data_loops=2)
+    try:
+        fs.pipe_file("/two-loops", data)
+        with fs.open("/two-loops", "rb") as f:
+            assert b"".join(iter(lambda: f.read(CHUNK), b"")) == data
+        pools = dict(fs.link._chunk_io._storage)
+        assert len(pools) == 2 and fs.loop in pools  # fsspec's loop and one of its own
+        assert all(_connections(p, fs) for p in pools.values())  # both fetched
+    finally:
+        fs.rm("/two-loops")
+        fs.close()
+    assert not fs.link._chunk_io._storage
+    assert not any(_connections(p, fs) for p in pools.values())
+
+
+def _connections(storage, fs: FlyfsFileSystem) -> int:
+    """Open data-plane connections of one loop's pool, to all storage nodes."""
+    routing = fs.link.control.routing
+    nodes = [split_address(n.data_address) for n in routing.info.nodes if n.data_address]
+    return sum(storage.pool.connection_count(address) for address in nodes)
 
 
 def test_readinto_large_goes_straight_to_the_buffer(fs: FlyfsFileSystem, base: str) -> None:

@@ -63,9 +63,15 @@ class Fetches:
 
 
 def cache_for(
-    loop: asyncio.AbstractEventLoop, fetches: Fetches, ahead_bytes: int, size: int = SIZE
+    loop: asyncio.AbstractEventLoop,
+    fetches: Fetches,
+    ahead_bytes: int,
+    size: int = SIZE,
+    max_fetches: int = 8,
 ) -> Readahead:
-    cache = Readahead(BLOCK, fetches.fetch, size, fetches.fetch_async, lambda: loop, ahead_bytes)
+    cache = Readahead(
+        BLOCK, fetches.fetch, size, fetches.fetch_async, lambda: [loop], ahead_bytes, max_fetches
+    )
     _caches.setdefault(loop, []).append(cache)
     return cache
 
@@ -78,8 +84,9 @@ def settled(cache: Readahead) -> int:
         if stream is None:
             return 0
         # A turn of the loop runs what the reader asked of it before we look.
-        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), stream._loop).result(SETTLE_S)
-        if not stream._tasks and stream.stalled:
+        for lane in stream._lanes:
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), lane.loop).result(SETTLE_S)
+        if stream.settled():
             return cache.ahead
         time.sleep(0.001)
     raise AssertionError(f"the loop kept fetching for {SETTLE_S} s")
@@ -118,6 +125,58 @@ def test_a_limit_below_four_blocks_is_honoured(loop) -> None:
     no_limit = cache_for(loop, Fetches(), ahead_bytes=0)
     no_limit._fetch(0, 1)
     assert settled(no_limit) == 1  # at least one block ahead
+
+
+class Overlapping(Fetches):
+    """Fetches that take a moment, counting how many run at once and on which threads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = 0
+        self.most = 0
+        self.threads: set[str] = set()
+
+    async def fetch_async(self, start: int, end: int) -> bytes:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        self.threads.add(threading.current_thread().name)
+        try:
+            await asyncio.sleep(0.002)
+            return await super().fetch_async(start, end)
+        finally:
+            self.running -= 1
+
+
+def test_fetches_in_flight_stay_within_max_fetches_while_the_window_fills(loop) -> None:
+    fetches = Overlapping()
+    cache = cache_for(loop, fetches, ahead_bytes=32 * BLOCK, max_fetches=3)
+    for start in range(0, 20 * BLOCK, BLOCK):
+        assert cache._fetch(start, start + BLOCK) == DATA[start : start + BLOCK]
+    assert settled(cache) == 32  # the window is not bounded by the fetches in flight
+    assert fetches.most == 3
+    assert fetches.ahead == list(range(0, 52 * BLOCK, BLOCK))  # in order, none twice
+
+
+def test_a_stream_fetches_on_every_loop_it_is_given(loop) -> None:
+    other = asyncio.new_event_loop()
+    thread = threading.Thread(target=other.run_forever, name="other-loop", daemon=True)
+    thread.start()
+    try:
+        fetches = Overlapping()
+        cache = Readahead(
+            BLOCK, fetches.fetch, SIZE, fetches.fetch_async, lambda: [loop, other], 16 * BLOCK, 8
+        )
+        _caches.setdefault(loop, []).append(cache)
+        got = b"".join(cache._fetch(start, start + BLOCK) for start in range(0, SIZE, BLOCK))
+        assert got == DATA
+        assert sorted(fetches.ahead) == list(range(0, SIZE, BLOCK))  # each block once
+        assert "other-loop" in fetches.threads and len(fetches.threads) == 2
+        assert settled(cache) == 0
+    finally:
+        cache.close()
+        other.call_soon_threadsafe(other.stop)
+        thread.join(timeout=SETTLE_S)
+        other.close()
 
 
 def test_blocks_past_the_first_four_share_one_budget_per_process(loop, monkeypatch) -> None:
@@ -184,15 +243,15 @@ def test_a_forked_child_reads_on_with_its_own_loop(loop) -> None:
     """The parent's loop thread is not in the child: its blocks ahead must come from a new one."""
     loops = {os.getpid(): loop}
 
-    def loop_of() -> asyncio.AbstractEventLoop:  # as the filesystem's `loop` rebinds after fork
+    def loops_of() -> list[asyncio.AbstractEventLoop]:  # as fsspec's `loop` rebinds after fork
         if os.getpid() not in loops:
             child_loop = asyncio.new_event_loop()
             threading.Thread(target=child_loop.run_forever, daemon=True).start()
             loops[os.getpid()] = child_loop
-        return loops[os.getpid()]
+        return [loops[os.getpid()]]
 
     fetches = Fetches()
-    cache = Readahead(BLOCK, fetches.fetch, SIZE, fetches.fetch_async, loop_of, 8 * BLOCK)
+    cache = Readahead(BLOCK, fetches.fetch, SIZE, fetches.fetch_async, loops_of, 8 * BLOCK, 8)
     _caches.setdefault(loop, []).append(cache)
     assert cache._fetch(0, BLOCK) == DATA[:BLOCK]
     settled(cache)
