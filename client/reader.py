@@ -159,9 +159,9 @@ _extra_ahead = _AheadBudget(EXTRA_AHEAD_BYTES)
 class Readahead(BaseCache):
     """One block in hand, the next ones (a window growing to `ahead_bytes`) on their way.
 
-    The blocks ahead are a `_Stream` that lives on the event loop: the loop
-    starts the next block's fetch itself whenever one arrives, so the
-    reading thread only waits for the block it wants.
+    The blocks ahead are a `_Stream` whose fetch tasks run on the event
+    loops (`client.loops`) and start the next block's fetch themselves, so
+    the reading thread only waits for the block it wants.
     """
 
     name = "flyfs-readahead"
