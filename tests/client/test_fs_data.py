@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import CHUNK, SIZES, make_fs, pattern
 
 from flyfs.client import FlyfsFileSystem
+from flyfs.layout import chunk_id
 from flyfs.routing import split_address
+from storage.chunk_meta import data_offset
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -162,6 +166,32 @@ def _connections(storage, fs: FlyfsFileSystem) -> int:
     routing = fs.link.control.routing
     nodes = [split_address(n.data_address) for n in routing.info.nodes if n.data_address]
     return sum(storage.pool.connection_count(address) for address in nodes)
+
+
+def test_a_replica_with_corrupt_bytes_is_never_read_through(
+    fs: FlyfsFileSystem, base: str, local_cluster
+) -> None:
+    """One node's copies lose a byte on disk; its CRCs, sent beside them, still say what
+    the bytes were, so every reader must notice and read another replica."""
+    data = pattern(12 * CHUNK + 17, 3)
+    fs.pipe_file(f"{base}/f", data)
+    inode = int(fs.info(f"{base}/f")["ino"])
+    names = {chunk_id(inode, i).hex() + ".c" for i in range(13)}
+    corrupted = 0
+    for target in local_cluster.storage[0].targets:
+        for path in (target / "chunks").glob("*/*.c"):
+            if path.name in names:
+                with open(path, "r+b") as chunk_file:
+                    chunk_file.seek(data_offset(CHUNK) + 10)  # inside even the 17-byte last
+                    byte = chunk_file.read(1)
+                    chunk_file.seek(-1, os.SEEK_CUR)
+                    chunk_file.write(bytes([byte[0] ^ 0xFF]))
+                corrupted += 1
+    assert corrupted >= 4  # node 0 holds a replica of every chunk in a 3-node cluster
+    for _ in range(3):  # replicas rotate: each pass reads some chunks from node 0
+        with fs.open(f"{base}/f", "rb") as f:
+            assert b"".join(iter(lambda: f.read(CHUNK), b"")) == data
+        assert fs.cat_file(f"{base}/f") == data
 
 
 def test_readinto_large_goes_straight_to_the_buffer(fs: FlyfsFileSystem, base: str) -> None:
