@@ -4,15 +4,17 @@ The writer writes new files of random sizes (unaligned, up to `max_bytes`)
 and records a file's sha256 only after its write returned (`close()` on
 fsspec's side: every byte committed on every replica).  Readers read
 acknowledged files over and over; any read whose bytes differ from the
-acknowledged content is counted as torn.  Both run on threads, bounded by
-a stop event and the test's timeout.
+acknowledged content is counted as torn, with where it differs (which
+chunks, and whether the wrong bytes are zeros: a chunk missing on a replica
+reads as a hole).  Content comes from a seeded generator, so a torn read can
+be compared with what was written without keeping every file in memory.
+Both run on threads, bounded by a stop event and the test's timeout.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 import random
 import threading
 import time
@@ -65,6 +67,7 @@ class Load:
     # What a reader may see at a path now: the acknowledged content, and while an
     # overwrite is under way the new one too (a `wb` file is replaced whole at close).
     allowed: dict[str, set[str]] = field(default_factory=dict)
+    written: dict[str, tuple[int, int]] = field(default_factory=dict)  # sha256 -> (seed, size)
     removing: set[str] = field(default_factory=set)  # being or already removed
     ack_times: list[float] = field(default_factory=list)
     acks: int = 0
@@ -121,11 +124,13 @@ class Load:
                 self._remove(rng.choice(settled))
             else:
                 path = rng.choice(settled) if n % 4 == 3 and settled else f"{self.root}/f{n:05d}"
-                self._put(path, os.urandom(rng.randrange(1, self.max_bytes)))
+                self._put(path, n, rng.randrange(1, self.max_bytes))
 
-    def _put(self, path: str, data: bytes) -> None:
+    def _put(self, path: str, seed: int, size: int) -> None:
+        data = content(seed, size)
         digest = hashlib.sha256(data).hexdigest()
         with self._lock:
+            self.written[digest] = (seed, size)
             self.allowed.setdefault(path, set()).add(digest)
         try:
             self.fs.pipe_file(path, data)
@@ -173,7 +178,13 @@ class Load:
             with self._lock:
                 after = self.allowed[path]
             if hashlib.sha256(data).hexdigest() not in before | after:
-                self.torn.append(path)
+                self.torn.append(f"{path}: {self._difference(data, before | after)}")
+
+    def _difference(self, data: bytes, allowed: set[str]) -> str:
+        """How a torn read differs from each content it may have had."""
+        with self._lock:
+            sources = [self.written[d] for d in sorted(allowed)]
+        return "; ".join(describe_difference(data, content(*s)) for s in sources)
 
     def verify_all(self) -> list[str]:
         """Acknowledged files whose content is not what was acknowledged (lost)."""
@@ -185,8 +196,28 @@ class Load:
                 lost.append(f"{path}: {exc!r}")
                 continue
             if hashlib.sha256(data).hexdigest() != digest:
-                lost.append(path)
+                lost.append(f"{path}: {self._difference(data, {digest})}")
         return lost
+
+
+def content(seed: int, size: int) -> bytes:
+    """A file's bytes, the same each time for the same seed."""
+    return random.Random(seed).randbytes(size)
+
+
+def describe_difference(got: bytes, want: bytes) -> str:
+    """Lengths, the chunks that differ, and whether the wrong bytes read as zeros."""
+    common = min(len(got), len(want))
+    chunks = [
+        at // CHUNK_SIZE
+        for at in range(0, common, CHUNK_SIZE)
+        if got[at : at + CHUNK_SIZE] != want[at : at + CHUNK_SIZE]
+    ]
+    zeros = all(not any(got[c * CHUNK_SIZE : (c + 1) * CHUNK_SIZE]) for c in chunks)
+    return (
+        f"read {len(got)} bytes of {len(want)}; chunks {chunks} differ"
+        f"{' (read as zeros)' if chunks and zeros else ''}"
+    )
 
 
 def wait_for(check: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.1) -> None:
