@@ -30,6 +30,10 @@ another write.
         being resynced (at most one per chain), as full-chunk replaces of
         the staged version, so whatever the resync has not reached yet, each
         chunk a write touches is whole and current there.
+    any replica, at Commit:  the driver refuses it (CHAIN_VERSION_MISMATCH)
+        if the chain's version moved since the plan took its view; the
+        version stays pending, as after a failed forward, and the retry
+        forwards it under the new chain (why: `StorageService._check_unchanged`).
 """
 
 from __future__ import annotations

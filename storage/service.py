@@ -43,6 +43,7 @@ from .chunk_meta import ChunkInfo
 from .chunk_store import ReadHandle
 from .craq import (
     ChainView,
+    Commit,
     Effect,
     Forward,
     Update,
@@ -286,6 +287,8 @@ class StorageService:
         The chain is looked up again once the lock is held: a plan built
         from a view taken before waiting could miss a successor that became
         SYNCING meanwhile, whose resync may already have passed this chunk.
+        For the same reason a plan commits only while its view is still the
+        chain's (`_check_unchanged`).
         """
         await self._catch_up([chain])
         target, _ = self.placement.locate(chain)
@@ -300,6 +303,8 @@ class StorageService:
             async def handle(effect: Effect) -> object:
                 if isinstance(effect, Forward):
                     return await self._forward(view, effect)
+                if isinstance(effect, Commit):
+                    self._check_unchanged(chain, view)
                 return await self.in_io(lambda: apply_local(target.store, update.chunk_id, effect))
 
             done = await run_plan(plan, handle)
@@ -308,6 +313,29 @@ class StorageService:
         answer.update_ver, answer.commit_ver = done.update_ver, done.commit_ver
         answer.chunk_length, answer.duplicate = done.length, done.duplicate
         return Reply(response)
+
+    def _check_unchanged(self, chain: common_pb2.VersionedChainId, view: ChainView) -> None:
+        """CHAIN_VERSION_MISMATCH if the chain moved on since the plan took `view`.
+
+        Why: a plan that took its view before a successor became SYNCING
+        does not forward to it; if its Stage was still on disk when the
+        resync listed this replica's chunks (a new chunk is listed only once
+        staged), neither the resync nor a forward would bring the chunk
+        there, SyncDone would make that target SERVING without it, and it
+        would read as a hole.  Committing only under an unchanged view closes
+        that: a version staged before the change was staged before the
+        listing (so the resync pushes it), and a version whose commit is
+        refused stays pending, for the writer's retry to forward under the
+        new chain.  The cost is one retry of the writes in flight when a
+        chain changes.
+        """
+        _, now = self.placement.locate(chain)
+        if now.version != view.version:
+            raise error(
+                Code.CHAIN_VERSION_MISMATCH,
+                f"chain {view.chain_id} moved from version {view.version} to {now.version}"
+                " while this update ran: not committed, retry under the new chain",
+            )
 
     async def _forward(self, view: ChainView, effect: Forward):
         if self.forwarder is None:
