@@ -33,11 +33,12 @@ import asyncio
 import contextlib
 import itertools
 import os
+import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from flyfs.errors import Code, FlyfsError, error
 from flyfs.layout import chain_of_chunk, chunk_id, chunk_range, file_chains, parse_chunk_id
@@ -48,6 +49,7 @@ from flyfs.routing import Routing
 from flyfs.storage_client import RangeRead, StorageClient
 
 Address = tuple[str, int]
+T = TypeVar("T")
 
 FIRST_BACKOFF_S = 0.05
 MAX_BACKOFF_S = 1.0
@@ -147,6 +149,7 @@ class ChunkIO:
         # A storage client (and its pool of connections) per event loop of this
         # process: a sequential reader fetches on more than one (`client.loops`).
         self._storage: dict[asyncio.AbstractEventLoop, StorageClient] = {}
+        self._storage_lock = threading.Lock()  # those loops run in different threads
         self._pid = os.getpid()
         # One lock per chunk being written (weak: gone when no write holds it).
         self._chunk_locks: weakref.WeakValueDictionary[bytes, asyncio.Lock] = (
@@ -160,28 +163,33 @@ class ChunkIO:
         if self._pid != os.getpid():
             self.forget_after_fork()
         loop = asyncio.get_running_loop()
-        storage = self._storage.get(loop)
-        if storage is None:
-            for gone in [other for other in self._storage if other.is_closed()]:
-                self._storage.pop(gone, None)  # its connections went with it
-            pool = ConnectionPool(
-                identity(self.cluster_id, name="flyfs-client", client_id=self._tagger.client_id),
-                max_per_address=self.max_per_address,
-                timeout_s=self.timeout_s,
-            )
-            storage = self._storage[loop] = StorageClient(pool, self._tagger)
-        return storage
+        with self._storage_lock:
+            storage = self._storage.get(loop)
+            if storage is None:
+                for gone in [other for other in self._storage if other.is_closed()]:
+                    del self._storage[gone]  # its connections went with it
+                pool = ConnectionPool(
+                    identity(
+                        self.cluster_id, name="flyfs-client", client_id=self._tagger.client_id
+                    ),
+                    max_per_address=self.max_per_address,
+                    timeout_s=self.timeout_s,
+                )
+                storage = self._storage[loop] = StorageClient(pool, self._tagger)
+            return storage
 
     def forget_after_fork(self) -> None:
         """In a forked child: drop the parent's pools (their loops and sockets are not ours)."""
         self._storage = {}
+        self._storage_lock = threading.Lock()  # a parent's thread may have held it
         self._pid = os.getpid()
         self._tagger = RequestTagger()  # a forked child: its own sequence space
         self._chunk_locks = weakref.WeakValueDictionary()
 
     async def close(self) -> None:
         """Close every loop's pool, each on its own loop."""
-        pools, self._storage = self._storage, {}
+        with self._storage_lock:
+            pools, self._storage = self._storage, {}
         here = asyncio.get_running_loop()
         for loop, storage in pools.items():
             if loop is here:
@@ -302,8 +310,8 @@ class ChunkIO:
         if len(batches) == 1:  # most reads: awaited in place, not a task a loop turn later
             results = [await self._read_batch(routing, *batches[0])]
         else:
-            results = await asyncio.gather(
-                *(self._read_batch(routing, address, batch) for address, batch in batches)
+            results = await _all_or_first_error(
+                [self._read_batch(routing, address, batch) for address, batch in batches]
             )
         for batch_failed in results:
             failed += batch_failed
@@ -460,11 +468,13 @@ def _batches(pieces: list[_Piece]) -> list[list[_Piece]]:
     return batches
 
 
-async def _all_or_first_error(jobs: Sequence[Awaitable[None]]) -> None:
-    """Run `jobs` together; on the first failure cancel the rest (after they stop) and raise."""
+async def _all_or_first_error(jobs: Sequence[Awaitable[T]]) -> list[T]:
+    """Run `jobs` together; their results, or on the first failure cancel the rest and
+    raise once they stopped (a read left running would still write into the caller's
+    buffers after the caller had its error)."""
     tasks = [asyncio.ensure_future(job) for job in jobs]
     try:
-        await asyncio.gather(*tasks)
+        return await asyncio.gather(*tasks)
     except BaseException:
         for task in tasks:
             task.cancel()

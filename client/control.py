@@ -76,7 +76,7 @@ class ControlPlane:
         self.retry_window_s = retry_window_s
         self.connect_timeout_s = connect_timeout_s
         self.tagger = RequestTagger()
-        self._gate = threading.Lock()  # guards the channel table
+        self._gate = threading.Lock()  # guards the channel table and the routing's swap
         self._quiet = threading.Condition()  # counts threads inside gRPC; gates the fork
         self._active = 0
         self._forking = False
@@ -128,8 +128,9 @@ class ControlPlane:
         self._fetched_at = time.monotonic()
         if not response.unchanged:
             fresh = Routing(response.routing)
-            if self._routing is None or fresh.version > self._routing.version:
-                self._routing = fresh
+            with self._gate:  # two loops' threads may refresh at once: never step back
+                if self._routing is None or fresh.version > self._routing.version:
+                    self._routing = fresh
         return self.routing
 
     async def refresh(self, min_version: int = 0) -> Routing:

@@ -97,8 +97,10 @@ class ClusterLink:
     # ---- fork ------------------------------------------------------------------------------------
 
     def before_fork(self) -> None:
-        self._close_data_plane()  # first: a read it cuts may still need routing to retry
-        self.control.before_fork()
+        try:
+            self._close_data_plane()  # first: a read it cuts may still need routing to retry
+        finally:
+            self.control.before_fork()  # whatever happened: a child must not inherit channels
 
     def _close_data_plane(self) -> None:
         """Close the pools on their loop, if that loop runs in another thread (fsspec's IO loop)."""

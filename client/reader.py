@@ -434,13 +434,11 @@ class _Stream:
             try:
                 data = await self._fetch(*block)
             except BaseException as exc:
-                if not future.cancelled():
-                    future.set_exception(exc)
+                _settle(future, exception=exc)
                 if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
                     raise
                 return  # the reader meets the error, and starts the stream again
-            if not future.cancelled():
-                future.set_result(data)
+            _settle(future, result=data)
             block = self._claim()
         lane.tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
         self._top_up(lane)
@@ -448,3 +446,16 @@ class _Stream:
     def _cancel_tasks(self, lane: _Lane) -> None:
         for task in list(lane.tasks):
             task.cancel()
+
+
+def _settle(
+    future: concurrent.futures.Future[bytes],
+    result: bytes | None = None,
+    exception: BaseException | None = None,
+) -> None:
+    """Answer a block's future, unless the reader's thread cancelled it meanwhile."""
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        if exception is not None:
+            future.set_exception(exception)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]

@@ -169,8 +169,13 @@ class _Prefaulter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._pid = 0
         self._supported = True
+        os.register_at_fork(after_in_child=self._forget_parent)
+
+    def _forget_parent(self) -> None:
+        """A forked child has the parent's pool without its thread, and maybe its lock held."""
+        self._lock = threading.Lock()
+        self._pool = None
 
     def populate(self, obj: bytes, address: int, size: int) -> None:
         if not self._supported:
@@ -184,10 +189,8 @@ class _Prefaulter:
 
     def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
         with self._lock:
-            if self._pool is None or self._pid != os.getpid():
-                # A forked child inherits the parent's pool without its thread.
+            if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(1, "flyfs-prefault")
-                self._pid = os.getpid()
             return self._pool
 
     def _populate(self, owner: bytes, low: int, high: int) -> None:
