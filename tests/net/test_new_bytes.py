@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -47,12 +51,38 @@ def test_a_large_object_is_faulted_in_before_anyone_writes_it() -> None:
     assert data == b"\x5a" * size
 
 
-def test_a_forked_child_gets_its_own_prefault_thread(monkeypatch) -> None:
+def test_a_forked_child_gets_its_own_prefault_thread() -> None:
     first = buffers._prefaulter._executor()
-    monkeypatch.setattr(buffers._prefaulter, "_pid", -1)  # as seen from a forked child
-    second = buffers._prefaulter._executor()
-    assert second is not first
-    assert second.submit(lambda: 7).result(timeout=30) == 7
+    first.submit(lambda: None).result(timeout=30)  # the parent's thread is running
+    held, forked = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:  # another thread of the parent is inside the pool's lock
+        with buffers._prefaulter._lock:
+            held.set()
+            forked.wait(30)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    held.wait(30)
+    pid = os.fork()
+    if pid:
+        forked.set()
+        holder.join(30)
+    if pid == 0:
+        code = 2
+        try:
+            pool = buffers._prefaulter._executor()
+            code = 0 if pool is not first and pool.submit(lambda: 7).result(timeout=10) == 7 else 3
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:  # bounded by the deadline
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise AssertionError("the forked child hung on the prefault pool")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(done[1]) == 0
 
 
 CHURN = """
