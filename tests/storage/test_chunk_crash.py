@@ -22,7 +22,10 @@ from flyfs.storage.chunk_meta import decode
 from flyfs.storage.chunk_store import ChunkStore
 
 MAX_KILLS = 300
-MAX_SECONDS = 25.0
+MIN_KILLS, MIN_COMMITS = 100, 50
+# A busy machine commits less between kills: the loop goes on past MAX_KILLS until
+# MIN_COMMITS were acknowledged, within this bound.
+MAX_SECONDS = 60.0
 EMPTY = (0, hashlib.sha256(b"").hexdigest())
 
 
@@ -69,7 +72,7 @@ def test_sigkill_never_tears_a_chunk(tmp_path):
     inflight: dict[str, list[tuple[int, str]]] = {c.hex(): [] for c in victim.CHUNKS}
     start = time.monotonic()
     kills = done = seen_pending = seen_inflight_committed = 0
-    while kills < MAX_KILLS and time.monotonic() - start < MAX_SECONDS:
+    while (kills < MAX_KILLS or done < MIN_COMMITS) and time.monotonic() - start < MAX_SECONDS:
         pid, r = _spawn(target, rng.getrandbits(32))
         time.sleep(rng.uniform(0.0, 0.03))
         os.kill(pid, signal.SIGKILL)
@@ -112,5 +115,5 @@ def test_sigkill_never_tears_a_chunk(tmp_path):
         f"{kills} kills in {elapsed:.1f}s, {done} commits acknowledged, "
         f"{seen_pending} pending left, {seen_inflight_committed} in-flight found committed"
     )
-    assert kills >= 100 and done >= 50
+    assert kills >= MIN_KILLS and done >= MIN_COMMITS
     assert seen_pending > 0 or seen_inflight_committed > 0  # kills did land mid-update
