@@ -12,7 +12,9 @@ chunk with a pending version (NOT_COMMITTED) is read from the chain's tail,
 asking for its committed bytes: the tail commits first, and a version
 pending there was never acknowledged.  A chunk that was never written
 reads as zeros (sparse files, truncate up), and so does the part of a
-chunk past its stored length; but a missing chunk sends one question to
+chunk past its stored length; but a chunk is missing only if every
+serving replica says so (one that lacks it is skipped, and logged, if
+another has it), and a missing chunk sends one question to
 meta (`inodes_gone`), and if its inode was removed and collected while a
 reader held it the read fails with ESTALE rather than return zeros.
 Copies: 0 in Python: every range, alone or in a batch, is received straight
@@ -32,12 +34,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import os
 import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from flyfs.errors import Code, FlyfsError, error
@@ -49,6 +52,7 @@ from flyfs.routing import Routing
 from flyfs.storage_client import RangeRead, StorageClient
 
 Address = tuple[str, int]
+log = logging.getLogger("flyfs.client")
 T = TypeVar("T")
 
 FIRST_BACKOFF_S = 0.05
@@ -118,6 +122,8 @@ class _Piece:
     tail_only: bool = False  # NOT_COMMITTED seen: the tail holds only committed data
     done: int = -1  # bytes placed (the rest of `dest` zero-filled); -1 while pending
     hole: bool = False  # no such chunk on storage: zeros, if its inode still exists
+    target: int = 0  # the replica asked this round
+    absent_on: set[int] = field(default_factory=set)  # replicas that have no such chunk
 
 
 class ChunkIO:
@@ -235,12 +241,14 @@ class ChunkIO:
         while todo:  # bounded: by the retry window, and rounds by the backoff in it
             failed = await self._read_round(todo)
             todo = [piece for piece, _ in failed]
-            if todo:
+            # A chunk one replica lacks is asked of the next at once (at most one round
+            # per replica); anything else waits for the chain to settle (a pending
+            # version, a node restarting, new routing).
+            errors = [exc for _, exc in failed if exc.code != Code.CHUNK_NOT_FOUND]
+            if errors:
                 if backoff.expired():
-                    raise failed[0][1]
-                # Another replica is tried at once; once each has been, wait for the
-                # chain to settle (a pending version, a node restarting, new routing).
-                await self._settle(failed[0][1], backoff)
+                    raise errors[0]
+                await self._settle(errors[0], backoff)
         await self._check_holes(pieces)
         return counts
 
@@ -296,8 +304,8 @@ class ChunkIO:
         turn = next(self._turn)
         for piece in pieces:
             try:
-                target = self._replica(routing, piece, turn)
-                by_node.setdefault(routing.data_address(target), []).append(piece)
+                piece.target = self._replica(routing, piece, turn)
+                by_node.setdefault(routing.data_address(piece.target), []).append(piece)
             except FlyfsError as exc:
                 piece.tries += 1
                 failed.append((piece, exc))
@@ -323,7 +331,22 @@ class ChunkIO:
             raise error(Code.CHAIN_UNAVAILABLE, f"chain {piece.chain_id} has no serving replica")
         if piece.tail_only:
             return serving[-1]
-        return serving[(piece.index + turn + piece.tries) % len(serving)]
+        left = [t for t in serving if t not in piece.absent_on] or serving  # all: a hole
+        return left[(piece.index + turn + piece.tries) % len(left)]
+
+    @staticmethod
+    def _elsewhere(routing: Routing, piece: _Piece) -> bool:
+        """Whether to ask another replica for a chunk `piece.target` has not.
+
+        A chunk is a hole only if no serving replica has it: one that lacks
+        a chunk its chain committed (a bug, a disk replaced by hand) must not
+        turn a file's bytes into zeros.  The tail's answer to a tail-only
+        read is the chain's committed state, so it stands alone.
+        """
+        if piece.tail_only:
+            return False
+        piece.absent_on.add(piece.target)
+        return any(t not in piece.absent_on for t in routing.serving(piece.chain_id))
 
     async def _read_batch(
         self, routing: Routing, address: Address, batch: list[_Piece]
@@ -344,7 +367,23 @@ class ChunkIO:
         reported: set[bytes] = set()  # one report per bad chunk, however many of its ranges
         for piece, result in zip(batch, results, strict=True):
             exc = result.error
+            if (
+                exc is not None
+                and exc.code == Code.CHUNK_NOT_FOUND
+                and self._elsewhere(routing, piece)
+            ):
+                piece.tries += 1
+                failed.append((piece, exc))
+                continue
             if exc is None or exc.code == Code.CHUNK_NOT_FOUND:
+                if exc is None and piece.absent_on:
+                    log.warning(
+                        "chunk %s is missing on target(s) %s of chain %d, but target %d has it",
+                        piece.chunk.hex(),
+                        sorted(piece.absent_on),
+                        piece.chain_id,
+                        piece.target,
+                    )
                 piece.hole = exc is not None
                 placed = result.length if exc is None else 0
                 piece.dest[placed:] = bytes(len(piece.dest) - placed)  # a hole reads as zeros

@@ -11,7 +11,8 @@ import uvloop
 
 from flyfs.client.chunk_io import ChunkIO, RangeInto
 from flyfs.cluster import LocalCluster
-from flyfs.proto import common_pb2
+from flyfs.layout import chain_of_chunk, chunk_id
+from flyfs.proto import common_pb2, data_pb2
 from flyfs.routing import Routing, fetch_routing
 from tests.cluster.cluster_fixtures import local_cluster  # noqa: F401
 
@@ -151,3 +152,26 @@ def test_reads_skip_a_dead_replica(h: Harness) -> None:
             assert h.read(inode, len(data), 0, len(data)) == data
     finally:
         h.cluster.start_node(0)
+
+
+def test_a_chunk_one_replica_lost_is_read_from_another_never_as_zeros(h: Harness) -> None:
+    """One replica drops a committed chunk (removed there alone, as a buggy resync or a
+    disk swapped by hand would leave it): every read still returns the bytes written."""
+    inode = next(h.inodes)
+    data = random.Random(21).randbytes(CHUNK)
+    h.write(inode, 0, data)
+    routing = h.routing.current
+    chain = chain_of_chunk(h.layout, ChunkIO._chains(routing, h.layout), 0)
+    serving = routing.serving(chain)
+    header = data_pb2.RequestHeader()
+    header.remove.chain.CopyFrom(routing.versioned(chain))
+    header.remove.chunk_ids.append(chunk_id(inode, 0))
+    header.remove.from_target_id = serving[-2]  # as the tail's predecessor forwards it
+
+    async def remove_on_the_tail() -> int:
+        answer = await h.io._client().call(routing.data_address(serving[-1]), header)
+        return answer.remove.removed
+
+    assert h.run(remove_on_the_tail()) == 1
+    for _ in range(2 * len(serving)):  # every turn of the replica rotation, twice
+        assert h.read(inode, len(data), 0, len(data)) == data

@@ -75,3 +75,39 @@ def test_a_failed_read_stops_its_other_batches_before_it_raises() -> None:
     asyncio.run(body())
     assert storage.finished == 0
     assert buffer.count(b"A") == len(buffer)
+
+
+class ThreeReplicas(OneReplicaEach):
+    def serving(self, chain_id: int) -> tuple[int, ...]:
+        return (chain_id * 10, chain_id * 10 + 1, chain_id * 10 + 2)
+
+
+class NoSuchChunk:
+    """Every replica but `has` answers CHUNK_NOT_FOUND; `has` answers the bytes."""
+
+    def __init__(self, has: int | None) -> None:
+        self.has = has
+        self.asked: list[int] = []
+
+    async def read(self, address, wanted, committed_on_pending=False) -> list[RangeResult]:
+        self.asked.append(address[1])
+        if address[1] != self.has:
+            return [RangeResult(error=error(Code.CHUNK_NOT_FOUND, "no such chunk")) for _ in wanted]
+        for w in wanted:
+            w.dest[: w.length] = b"D" * w.length
+        return [RangeResult(length=w.length) for w in wanted]
+
+
+@pytest.mark.parametrize("has", [None, 11, 12])
+def test_a_chunk_is_a_hole_only_if_no_replica_has_it(has: int | None) -> None:
+    source = Source()
+    source.current = ThreeReplicas()
+    io = ChunkIO("cluster", source)
+    storage = NoSuchChunk(has)
+    io._client = lambda: storage  # type: ignore[method-assign]
+    layout = common_pb2.Layout(chunk_size=CHUNK, stripe=1, chain_ids=[1])
+    buffer = bytearray(b"?" * 1000)
+    asyncio.run(io.read_into(7, layout, len(buffer), 0, memoryview(buffer)))
+    assert bytes(buffer) == (b"D" if has else b"\0") * len(buffer)
+    assert len(storage.asked) == len(set(storage.asked)) <= 3  # each replica asked once
+    assert has in storage.asked if has else sorted(storage.asked) == [10, 11, 12]
