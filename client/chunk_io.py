@@ -41,7 +41,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from flyfs.errors import Code, FlyfsError, error
 from flyfs.layout import chain_of_chunk, chunk_id, chunk_range, file_chains, parse_chunk_id
@@ -124,6 +124,10 @@ class _Piece:
     hole: bool = False  # no such chunk on storage: zeros, if its inode still exists
     target: int = 0  # the replica asked this round
     absent_on: set[int] = field(default_factory=set)  # replicas that have no such chunk
+    ask_another: bool = False  # this round's answer: try a replica not in absent_on
+
+
+_Absence = Literal["ask another", "hole"]
 
 
 class ChunkIO:
@@ -241,10 +245,10 @@ class ChunkIO:
         while todo:  # bounded: by the retry window, and rounds by the backoff in it
             failed = await self._read_round(todo)
             todo = [piece for piece, _ in failed]
-            # A chunk one replica lacks is asked of the next at once (at most one round
-            # per replica); anything else waits for the chain to settle (a pending
-            # version, a node restarting, new routing).
-            errors = [exc for _, exc in failed if exc.code != Code.CHUNK_NOT_FOUND]
+            # A chunk one replica lacks is asked of the next at once (each such failure
+            # adds a replica to `absent_on`: one round per replica); anything else waits
+            # for the chain to settle (a pending version, a node restarting, new routing).
+            errors = [exc for piece, exc in failed if not piece.ask_another]
             if errors:
                 if backoff.expired():
                     raise errors[0]
@@ -303,6 +307,7 @@ class ChunkIO:
         failed: list[tuple[_Piece, FlyfsError]] = []
         turn = next(self._turn)
         for piece in pieces:
+            piece.ask_another = False
             try:
                 piece.target = self._replica(routing, piece, turn)
                 by_node.setdefault(routing.data_address(piece.target), []).append(piece)
@@ -335,18 +340,32 @@ class ChunkIO:
         return left[(piece.index + turn + piece.tries) % len(left)]
 
     @staticmethod
-    def _elsewhere(routing: Routing, piece: _Piece) -> bool:
-        """Whether to ask another replica for a chunk `piece.target` has not.
+    def _absence(routing: Routing, piece: _Piece, exc: FlyfsError) -> _Absence | None:
+        """What `piece.target` answering `exc` says of the chunk being there at all.
 
-        A chunk is a hole only if no serving replica has it: one that lacks
-        a chunk its chain committed (a bug, a disk replaced by hand) must not
-        turn a file's bytes into zeros.  The tail's answer to a tail-only
-        read is the chain's committed state, so it stands alone.
+        A chunk is a hole only if no serving replica has it: one that lacks a
+        chunk its chain committed (a bug, a disk replaced by hand) must not
+        turn a file's bytes into zeros.  Once one replica said CHUNK_NOT_FOUND,
+        one that cannot be reached counts as lacking it too, so a hole does
+        not wait for a dead node to leave routing.  The tail's answer to a
+        tail-only read is the chain's committed state: it stands alone.
+        None: `exc` is about something else.
         """
         if piece.tail_only:
-            return False
+            return "hole" if exc.code == Code.CHUNK_NOT_FOUND else None
+        if exc.code != Code.CHUNK_NOT_FOUND and not (piece.absent_on and exc.code in _NODE_ERRORS):
+            return None
         piece.absent_on.add(piece.target)
-        return any(t not in piece.absent_on for t in routing.serving(piece.chain_id))
+        serving = routing.serving(piece.chain_id)
+        piece.ask_another = any(t not in piece.absent_on for t in serving)
+        return "ask another" if piece.ask_another else "hole"
+
+    @staticmethod
+    def _fill(piece: _Piece, placed: int, missing: bool = False) -> None:
+        """Zeros past the `placed` bytes that arrived (a chunk's end, or a hole)."""
+        piece.hole = missing
+        piece.dest[placed:] = bytes(len(piece.dest) - placed)
+        piece.done = len(piece.dest)
 
     async def _read_batch(
         self, routing: Routing, address: Address, batch: list[_Piece]
@@ -360,36 +379,37 @@ class ChunkIO:
             # never acknowledged (a forward to a resyncing target failed, a writer gave up).
             results = await self._client().read(address, wanted, batch[0].tail_only)
         except FlyfsError as exc:
+            failed = []
             for piece in batch:
                 piece.tries += 1
-            return [(piece, exc) for piece in batch]
+                if self._absence(routing, piece, exc) == "hole":
+                    self._fill(piece, 0, missing=True)
+                else:
+                    failed.append((piece, exc))
+            return failed
         failed = []
         reported: set[bytes] = set()  # one report per bad chunk, however many of its ranges
         for piece, result in zip(batch, results, strict=True):
             exc = result.error
-            if (
-                exc is not None
-                and exc.code == Code.CHUNK_NOT_FOUND
-                and self._elsewhere(routing, piece)
-            ):
-                piece.tries += 1
-                failed.append((piece, exc))
-                continue
-            if exc is None or exc.code == Code.CHUNK_NOT_FOUND:
-                if exc is None and piece.absent_on:
-                    log.warning(
-                        "chunk %s is missing on target(s) %s of chain %d, but target %d has it",
+            if exc is None:
+                if piece.absent_on:  # or the chunk was written between two rounds
+                    log.info(
+                        "chunk %s: none on target(s) %s of chain %d, target %d has it",
                         piece.chunk.hex(),
                         sorted(piece.absent_on),
                         piece.chain_id,
                         piece.target,
                     )
-                piece.hole = exc is not None
-                placed = result.length if exc is None else 0
-                piece.dest[placed:] = bytes(len(piece.dest) - placed)  # a hole reads as zeros
-                piece.done = len(piece.dest)
+                self._fill(piece, result.length)
                 continue
             piece.tries += 1
+            absence = self._absence(routing, piece, exc)
+            if absence == "hole":
+                self._fill(piece, 0, missing=True)
+                continue
+            if absence == "ask another":
+                failed.append((piece, exc))
+                continue
             if exc.code == Code.NOT_COMMITTED:
                 piece.tail_only = True
             if exc.code == Code.CHECKSUM_MISMATCH and piece.chunk not in reported:

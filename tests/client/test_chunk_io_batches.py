@@ -82,32 +82,52 @@ class ThreeReplicas(OneReplicaEach):
         return (chain_id * 10, chain_id * 10 + 1, chain_id * 10 + 2)
 
 
-class NoSuchChunk:
-    """Every replica but `has` answers CHUNK_NOT_FOUND; `has` answers the bytes."""
+class Replicas:
+    """Each replica's answer by target: "data", "absent" (CHUNK_NOT_FOUND for its range),
+    "absent request" (the whole request CHUNK_NOT_FOUND) or "dead" (connection lost)."""
 
-    def __init__(self, has: int | None) -> None:
-        self.has = has
+    def __init__(self, answers: dict[int, str]) -> None:
+        self.answers = answers
         self.asked: list[int] = []
 
     async def read(self, address, wanted, committed_on_pending=False) -> list[RangeResult]:
-        self.asked.append(address[1])
-        if address[1] != self.has:
+        target = address[1]
+        self.asked.append(target)
+        answer = self.answers[target]
+        if answer == "dead":
+            raise error(Code.CONNECTION_LOST, f"target {target} is gone")
+        if answer == "absent request":
+            raise error(Code.CHUNK_NOT_FOUND, "no such chunk")
+        if answer == "absent":
             return [RangeResult(error=error(Code.CHUNK_NOT_FOUND, "no such chunk")) for _ in wanted]
         for w in wanted:
             w.dest[: w.length] = b"D" * w.length
         return [RangeResult(length=w.length) for w in wanted]
 
 
-@pytest.mark.parametrize("has", [None, 11, 12])
-def test_a_chunk_is_a_hole_only_if_no_replica_has_it(has: int | None) -> None:
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {10: "absent", 11: "absent", 12: "absent"},
+        {10: "absent request", 11: "absent request", 12: "absent request"},
+        {10: "absent", 11: "data", 12: "absent"},
+        {10: "absent", 11: "absent", 12: "data"},
+        {10: "absent", 11: "dead", 12: "absent"},  # a hole waits for no dead node
+        {10: "dead", 11: "absent", 12: "data"},
+    ],
+)
+def test_a_chunk_is_a_hole_only_if_no_replica_has_it(answers: dict[int, str]) -> None:
     source = Source()
     source.current = ThreeReplicas()
-    io = ChunkIO("cluster", source)
-    storage = NoSuchChunk(has)
+    io = ChunkIO("cluster", source, retry_window_s=2.0)
+    storage = Replicas(answers)
     io._client = lambda: storage  # type: ignore[method-assign]
     layout = common_pb2.Layout(chunk_size=CHUNK, stripe=1, chain_ids=[1])
     buffer = bytearray(b"?" * 1000)
-    asyncio.run(io.read_into(7, layout, len(buffer), 0, memoryview(buffer)))
-    assert bytes(buffer) == (b"D" if has else b"\0") * len(buffer)
-    assert len(storage.asked) == len(set(storage.asked)) <= 3  # each replica asked once
-    assert has in storage.asked if has else sorted(storage.asked) == [10, 11, 12]
+    for turn in range(3):  # whichever replica the rotation asks first
+        storage.asked.clear()
+        buffer[:] = b"?" * len(buffer)
+        asyncio.run(io.read_into(7, layout, len(buffer), 0, memoryview(buffer)))
+        has_data = "data" in answers.values()
+        assert bytes(buffer) == (b"D" if has_data else b"\0") * len(buffer), turn
+        assert len(storage.asked) == len(set(storage.asked)) <= 3  # each replica asked once

@@ -21,9 +21,9 @@ from flyfs.storage import checksums
 from flyfs.storage.chunk_meta import decode
 from flyfs.storage.chunk_store import ChunkStore
 
-MAX_KILLS = 300
+KILLS = 300
 MIN_KILLS, MIN_COMMITS = 100, 50
-# A busy machine commits less between kills: the loop goes on past MAX_KILLS until
+# A busy machine commits less between kills: the loop goes on past KILLS until
 # MIN_COMMITS were acknowledged, within this bound.
 MAX_SECONDS = 60.0
 EMPTY = (0, hashlib.sha256(b"").hexdigest())
@@ -72,7 +72,7 @@ def test_sigkill_never_tears_a_chunk(tmp_path):
     inflight: dict[str, list[tuple[int, str]]] = {c.hex(): [] for c in victim.CHUNKS}
     start = time.monotonic()
     kills = done = seen_pending = seen_inflight_committed = 0
-    while (kills < MAX_KILLS or done < MIN_COMMITS) and time.monotonic() - start < MAX_SECONDS:
+    while (kills < KILLS or done < MIN_COMMITS) and time.monotonic() - start < MAX_SECONDS:
         pid, r = _spawn(target, rng.getrandbits(32))
         time.sleep(rng.uniform(0.0, 0.03))
         os.kill(pid, signal.SIGKILL)

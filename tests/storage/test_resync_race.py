@@ -75,7 +75,7 @@ class Loopback:
         return Outcome(answer.update_ver, answer.commit_ver, answer.chunk_length, answer.duplicate)
 
 
-class Routing:
+class Addresses:
     def data_address(self, target_id: int) -> tuple[str, int]:
         return ("node", target_id)
 
@@ -137,7 +137,7 @@ def test_a_chunk_staged_under_the_old_chain_reaches_the_resynced_target(tmp_path
         assert await asyncio.to_thread(staging.wait, 10)  # the plan holds the old view
 
         tail_place.view = SYNCING  # routing moves on; the resync runs and finishes
-        resync = Resyncer(targets, Routing, lambda: None, tail.chunk_locks, net, tail.in_io)
+        resync = Resyncer(targets, Addresses, lambda: None, tail.chunk_locks, net, tail.in_io)
         await resync._push_all(tail_target, (CHAIN, SYNCING.version, 4), mgmtd_pb2.SyncProgress())
         assert synced_target.synced_chain_version == SYNCING.version
         assert synced_target.store.meta(LISTED) is not None
