@@ -41,7 +41,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from flyfs.errors import Code, FlyfsError, error
 from flyfs.layout import chain_of_chunk, chunk_id, chunk_range, file_chains, parse_chunk_id
@@ -124,10 +124,7 @@ class _Piece:
     hole: bool = False  # no such chunk on storage: zeros, if its inode still exists
     target: int = 0  # the replica asked this round
     absent_on: set[int] = field(default_factory=set)  # replicas that have no such chunk
-    ask_another: bool = False  # this round's answer: try a replica not in absent_on
-
-
-_Absence = Literal["ask another", "hole"]
+    ask_another: bool = False  # this round's answer: try a replica not in absent_on now
 
 
 class ChunkIO:
@@ -340,8 +337,9 @@ class ChunkIO:
         return left[(piece.index + turn + piece.tries) % len(left)]
 
     @staticmethod
-    def _absence(routing: Routing, piece: _Piece, exc: FlyfsError) -> _Absence | None:
-        """What `piece.target` answering `exc` says of the chunk being there at all.
+    def _is_hole(routing: Routing, piece: _Piece, exc: FlyfsError) -> bool:
+        """Whether `piece.target` answering `exc` leaves no serving replica that could
+        have the chunk; if one is left to ask, sets `piece.ask_another` instead.
 
         A chunk is a hole only if no serving replica has it: one that lacks a
         chunk its chain committed (a bug, a disk replaced by hand) must not
@@ -349,16 +347,15 @@ class ChunkIO:
         one that cannot be reached counts as lacking it too, so a hole does
         not wait for a dead node to leave routing.  The tail's answer to a
         tail-only read is the chain's committed state: it stands alone.
-        None: `exc` is about something else.
         """
         if piece.tail_only:
-            return "hole" if exc.code == Code.CHUNK_NOT_FOUND else None
+            return exc.code == Code.CHUNK_NOT_FOUND
         if exc.code != Code.CHUNK_NOT_FOUND and not (piece.absent_on and exc.code in _NODE_ERRORS):
-            return None
+            return False
         piece.absent_on.add(piece.target)
         serving = routing.serving(piece.chain_id)
         piece.ask_another = any(t not in piece.absent_on for t in serving)
-        return "ask another" if piece.ask_another else "hole"
+        return not piece.ask_another
 
     @staticmethod
     def _fill(piece: _Piece, placed: int, missing: bool = False) -> None:
@@ -382,7 +379,7 @@ class ChunkIO:
             failed = []
             for piece in batch:
                 piece.tries += 1
-                if self._absence(routing, piece, exc) == "hole":
+                if self._is_hole(routing, piece, exc):
                     self._fill(piece, 0, missing=True)
                 else:
                     failed.append((piece, exc))
@@ -403,11 +400,10 @@ class ChunkIO:
                 self._fill(piece, result.length)
                 continue
             piece.tries += 1
-            absence = self._absence(routing, piece, exc)
-            if absence == "hole":
+            if self._is_hole(routing, piece, exc):
                 self._fill(piece, 0, missing=True)
                 continue
-            if absence == "ask another":
+            if piece.ask_another:
                 failed.append((piece, exc))
                 continue
             if exc.code == Code.NOT_COMMITTED:

@@ -1,9 +1,10 @@
-"""ChunkIO alone, over a scripted storage client: a read that fails leaves no batch behind.
+"""ChunkIO alone, over a scripted storage client: failed reads and missing chunks.
 
 A read spanning two nodes sends one batch to each.  When one answers an
 error no other replica can fix, the read raises; the other batch must have
 stopped by then, or its bytes would still land in the caller's buffer after
-the caller took its buffer back.
+the caller took its buffer back.  And a chunk reads as zeros only when no
+serving replica has it, each replica asked at most once.
 """
 
 from __future__ import annotations
