@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from flyfs.checksums import crc32c, tail_crc, verify_range
+from flyfs.checksums import chain_blocks, crc32c, tail_crc, verify_range
 from flyfs.errors import Code, FlyfsError
 from flyfs.layout import CHECKSUM_BLOCK as B
 
@@ -60,3 +60,25 @@ def test_wrong_number_of_checksums_is_a_mismatch():
     with pytest.raises(FlyfsError) as caught:
         verify_range(memoryview(CHUNK)[: 2 * B], 0, len(CHUNK), CRCS[:1], 0, 0)
     assert caught.value.code is Code.CHECKSUM_MISMATCH
+
+
+def test_chained_block_crcs_are_the_crc_of_the_blocks_together():
+    blocks = [os.urandom(B) for _ in range(5)]
+    crcs = [crc32c(b) for b in blocks]
+    for n in range(len(blocks) + 1):
+        assert chain_blocks(crcs[:n]) == crc32c(b"".join(blocks[:n]))
+
+
+def test_a_bad_block_inside_a_long_range_is_named():
+    """Whole blocks are checked together; a mismatch still says which block fails."""
+    chunk = bytearray(os.urandom(64 * B))
+    crcs = [crc32c(chunk[k * B : (k + 1) * B]) for k in range(64)]
+    verify_range(memoryview(chunk), 0, len(chunk), crcs, 0, 0)
+    chunk[37 * B + 5] ^= 0x10
+    with pytest.raises(FlyfsError, match="block 37 fails"):
+        verify_range(memoryview(chunk), 0, len(chunk), crcs, 0, 0)
+    # Blocks are named by their place in the chunk, not in the range.
+    chunk[37 * B + 5] ^= 0x10
+    chunk[3 * B] ^= 1
+    with pytest.raises(FlyfsError, match="block 3 fails"):
+        verify_range(memoryview(chunk)[B:], B, len(chunk), crcs[1:], 0, 0)
