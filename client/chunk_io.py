@@ -16,7 +16,8 @@ chunk past its stored length; but a chunk is missing only if every
 serving replica says so (one that lacks it is skipped, and logged, if
 another has it), and a missing chunk sends one question to
 meta (`inodes_gone`), and if its inode was removed and collected while a
-reader held it the read fails with ESTALE rather than return zeros.
+reader held it the read fails with ESTALE rather than return zeros
+(`client.pieces` holds those per-chunk decisions).
 Copies: 0 in Python: every range, alone or in a batch, is received straight
 into the caller's buffer (`flyfs.storage_client` scatters a batch's payload).
 
@@ -37,12 +38,12 @@ import itertools
 import logging
 import os
 import threading
-import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from flyfs.backoff import Backoff
 from flyfs.errors import Code, FlyfsError, error
 from flyfs.layout import chain_of_chunk, chunk_id, chunk_range, file_chains, parse_chunk_id
 from flyfs.net import ConnectionPool, identity
@@ -51,12 +52,12 @@ from flyfs.request_tags import RequestTagger
 from flyfs.routing import Routing
 from flyfs.storage_client import RangeRead, StorageClient
 
+from .pieces import NODE_ERRORS, Piece
+
 Address = tuple[str, int]
 log = logging.getLogger("flyfs.client")
 T = TypeVar("T")
 
-FIRST_BACKOFF_S = 0.05
-MAX_BACKOFF_S = 1.0
 # One batch request carries at most this many ranges and bytes (the server's
 # frame limit is 256 MiB; smaller batches overlap better).
 BATCH_RANGES = 1024
@@ -72,7 +73,6 @@ _ROUTING_ERRORS = frozenset(
         Code.TARGET_NOT_SERVING,
     }
 )
-_NODE_ERRORS = frozenset({Code.UNAVAILABLE, Code.CONNECTION_LOST, Code.TIMEOUT})
 # Errors after which a read tries another replica.
 _OTHER_REPLICA = frozenset(
     {
@@ -107,24 +107,6 @@ class RangeInto:
     file_length: int
     offset: int
     dest: memoryview
-
-
-@dataclass
-class _Piece:
-    """One chunk's share of a read: where it is, and where its bytes go."""
-
-    chain_id: int
-    chunk: bytes
-    offset: int  # within the chunk
-    dest: memoryview
-    index: int  # the chunk's index in its file: spreads replicas
-    tries: int = 0
-    tail_only: bool = False  # NOT_COMMITTED seen: the tail holds only committed data
-    done: int = -1  # bytes placed (the rest of `dest` zero-filled); -1 while pending
-    hole: bool = False  # no such chunk on storage: zeros, if its inode still exists
-    target: int = 0  # the replica asked this round
-    absent_on: set[int] = field(default_factory=set)  # replicas that have no such chunk
-    ask_another: bool = False  # this round's answer: try a replica not in absent_on now
 
 
 class ChunkIO:
@@ -224,7 +206,7 @@ class ChunkIO:
     async def read_ranges_into(self, reads: Sequence[RangeInto]) -> list[int]:
         """Many ranges of many files; one batch request per storage node per round."""
         counts = []
-        pieces: list[_Piece] = []
+        pieces: list[Piece] = []
         routing = self.routing.current
         chains_of: dict[int, list[int]] = {}  # per inode: shuffled samples hit few files
         for read in reads:
@@ -238,7 +220,7 @@ class ChunkIO:
                     chains = chains_of[read.inode_id] = self._chains(routing, read.layout)
                 pieces += self._plan(chains, read, count)
         todo = pieces
-        backoff = _Backoff(self.retry_window_s)
+        backoff = Backoff(self.retry_window_s)
         while todo:  # bounded: by the retry window, and rounds by the backoff in it
             failed = await self._read_round(todo)
             todo = [piece for piece, _ in failed]
@@ -247,13 +229,11 @@ class ChunkIO:
             # for the chain to settle (a pending version, a node restarting, new routing).
             errors = [exc for piece, exc in failed if not piece.ask_another]
             if errors:
-                if backoff.expired():
-                    raise errors[0]
                 await self._settle(errors[0], backoff)
         await self._check_holes(pieces)
         return counts
 
-    async def _check_holes(self, pieces: list[_Piece]) -> None:
+    async def _check_holes(self, pieces: list[Piece]) -> None:
         """ESTALE if a chunk read as a hole belongs to an inode that no longer exists."""
         holes = sorted({parse_chunk_id(p.chunk).inode for p in pieces if p.hole})
         if holes and self.inodes_gone is not None:
@@ -264,23 +244,29 @@ class ChunkIO:
                     f"inode {min(gone)} was removed and its chunks collected while being read",
                 )
 
-    async def _settle(self, exc: FlyfsError, backoff: _Backoff) -> None:
+    async def _settle(self, exc: FlyfsError, backoff: Backoff) -> None:
         """Between retries: newer routing if the old one was refused or a node did not
         answer (it may have restarted on another port, or be leaving its chain); then,
-        unless newer routing came, a wait that doubles up to MAX_BACKOFF_S."""
+        unless newer routing came, the backoff's wait.  Raises `exc` once the retry
+        window is spent."""
+        if backoff.expired():
+            raise exc
         before = self.routing.current.version
-        if exc.code in _ROUTING_ERRORS or exc.code in _NODE_ERRORS:
+        if exc.code in _ROUTING_ERRORS or exc.code in NODE_ERRORS:
             await self.routing.refresh()
         if exc.code not in _ROUTING_ERRORS or self.routing.current.version == before:
-            await backoff.wait()
+            delay = backoff.next_delay()
+            if delay is None:
+                raise exc
+            await asyncio.sleep(delay)
 
     @staticmethod
-    def _plan(chains: list[int], read: RangeInto, count: int) -> list[_Piece]:
+    def _plan(chains: list[int], read: RangeInto, count: int) -> list[Piece]:
         pieces = []
         at = 0
         for piece in chunk_range(read.layout, read.offset, count):
             pieces.append(
-                _Piece(
+                Piece(
                     chain_of_chunk(read.layout, chains, piece.index),
                     chunk_id(read.inode_id, piece.index),
                     piece.offset,
@@ -298,15 +284,15 @@ class ChunkIO:
         table = routing.chain_table(layout.chain_table_id, layout.chain_table_version)
         return file_chains(layout, table.chain_ids)
 
-    async def _read_round(self, pieces: list[_Piece]) -> list[tuple[_Piece, FlyfsError]]:
+    async def _read_round(self, pieces: list[Piece]) -> list[tuple[Piece, FlyfsError]]:
         routing = self.routing.current
-        by_node: dict[Address, list[_Piece]] = {}
-        failed: list[tuple[_Piece, FlyfsError]] = []
+        by_node: dict[Address, list[Piece]] = {}
+        failed: list[tuple[Piece, FlyfsError]] = []
         turn = next(self._turn)
         for piece in pieces:
             piece.ask_another = False
             try:
-                piece.target = self._replica(routing, piece, turn)
+                piece.target = piece.choose_replica(routing, turn)
                 by_node.setdefault(routing.data_address(piece.target), []).append(piece)
             except FlyfsError as exc:
                 piece.tries += 1
@@ -327,46 +313,9 @@ class ChunkIO:
             failed += batch_failed
         return failed
 
-    def _replica(self, routing: Routing, piece: _Piece, turn: int) -> int:
-        serving = routing.serving(piece.chain_id)
-        if not serving:
-            raise error(Code.CHAIN_UNAVAILABLE, f"chain {piece.chain_id} has no serving replica")
-        if piece.tail_only:
-            return serving[-1]
-        left = [t for t in serving if t not in piece.absent_on] or serving  # all: a hole
-        return left[(piece.index + turn + piece.tries) % len(left)]
-
-    @staticmethod
-    def _is_hole(routing: Routing, piece: _Piece, exc: FlyfsError) -> bool:
-        """Whether `piece.target` answering `exc` leaves no serving replica that could
-        have the chunk; if one is left to ask, sets `piece.ask_another` instead.
-
-        A chunk is a hole only if no serving replica has it: one that lacks a
-        chunk its chain committed (a bug, a disk replaced by hand) must not
-        turn a file's bytes into zeros.  Once one replica said CHUNK_NOT_FOUND,
-        one that cannot be reached counts as lacking it too, so a hole does
-        not wait for a dead node to leave routing.  The tail's answer to a
-        tail-only read is the chain's committed state: it stands alone.
-        """
-        if piece.tail_only:
-            return exc.code == Code.CHUNK_NOT_FOUND
-        if exc.code != Code.CHUNK_NOT_FOUND and not (piece.absent_on and exc.code in _NODE_ERRORS):
-            return False
-        piece.absent_on.add(piece.target)
-        serving = routing.serving(piece.chain_id)
-        piece.ask_another = any(t not in piece.absent_on for t in serving)
-        return not piece.ask_another
-
-    @staticmethod
-    def _fill(piece: _Piece, placed: int, missing: bool = False) -> None:
-        """Zeros past the `placed` bytes that arrived (a chunk's end, or a hole)."""
-        piece.hole = missing
-        piece.dest[placed:] = bytes(len(piece.dest) - placed)
-        piece.done = len(piece.dest)
-
     async def _read_batch(
-        self, routing: Routing, address: Address, batch: list[_Piece]
-    ) -> list[tuple[_Piece, FlyfsError]]:
+        self, routing: Routing, address: Address, batch: list[Piece]
+    ) -> list[tuple[Piece, FlyfsError]]:
         wanted = [
             RangeRead(p.chunk, routing.versioned(p.chain_id), p.offset, len(p.dest), p.dest)
             for p in batch
@@ -379,8 +328,8 @@ class ChunkIO:
             failed = []
             for piece in batch:
                 piece.tries += 1
-                if self._is_hole(routing, piece, exc):
-                    self._fill(piece, 0, missing=True)
+                if piece.is_hole(routing, exc):
+                    piece.fill(0, missing=True)
                 else:
                     failed.append((piece, exc))
             return failed
@@ -397,11 +346,11 @@ class ChunkIO:
                         piece.chain_id,
                         piece.target,
                     )
-                self._fill(piece, result.length)
+                piece.fill(result.length)
                 continue
             piece.tries += 1
-            if self._is_hole(routing, piece, exc):
-                self._fill(piece, 0, missing=True)
+            if piece.is_hole(routing, exc):
+                piece.fill(0, missing=True)
                 continue
             if piece.ask_another:
                 failed.append((piece, exc))
@@ -451,7 +400,7 @@ class ChunkIO:
             lock = self._chunk_locks[chunk] = asyncio.Lock()
         async with lock:
             tag = self._tagger.tag()
-            backoff = _Backoff(self.retry_window_s)
+            backoff = Backoff(self.retry_window_s)
             while True:  # bounded by the retry window; the same tag every time: applied once
                 routing = self.routing.current
                 try:
@@ -467,7 +416,7 @@ class ChunkIO:
                     )
                     return
                 except FlyfsError as exc:
-                    if not exc.retryable or backoff.expired():
+                    if not exc.retryable:
                         raise
                     tag = RequestTagger.retry_of(tag)
                     await self._settle(exc, backoff)
@@ -489,24 +438,8 @@ class ChunkIO:
         task.add_done_callback(self._reports.discard)
 
 
-class _Backoff:
-    """Waits between retries: doubling from FIRST_BACKOFF_S to MAX_BACKOFF_S, for at
-    most `window_s` in all (so at most window_s / FIRST_BACKOFF_S waits)."""
-
-    def __init__(self, window_s: float) -> None:
-        self.deadline = time.monotonic() + window_s
-        self.delay = FIRST_BACKOFF_S
-
-    def expired(self) -> bool:
-        return time.monotonic() >= self.deadline
-
-    async def wait(self) -> None:
-        await asyncio.sleep(max(0.0, min(self.delay, self.deadline - time.monotonic())))
-        self.delay = min(self.delay * 2, MAX_BACKOFF_S)
-
-
-def _batches(pieces: list[_Piece]) -> list[list[_Piece]]:
-    batches: list[list[_Piece]] = [[p] for p in pieces if len(p.dest) >= ALONE_BYTES]
+def _batches(pieces: list[Piece]) -> list[list[Piece]]:
+    batches: list[list[Piece]] = [[p] for p in pieces if len(p.dest) >= ALONE_BYTES]
     small = [p for p in pieces if len(p.dest) < ALONE_BYTES]
     first_small = len(batches)
     size = 0

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -39,6 +38,7 @@ import grpc
 from google.protobuf.message import Message
 
 from flyfs import errors
+from flyfs.backoff import Backoff
 from flyfs.errors import Code, FlyfsError, error
 from flyfs.proto import meta_pb2_grpc, mgmtd_pb2, mgmtd_pb2_grpc
 from flyfs.request_tags import RequestTagger
@@ -53,8 +53,6 @@ log = logging.getLogger(__name__)
 ROUTING_POLL_S = 1.0
 FORK_DRAIN_S = 2.0  # running calls may finish before the fork; then they are cut
 FORK_QUIET_TIMEOUT_S = 5.0
-FIRST_BACKOFF_S = 0.05
-MAX_BACKOFF_S = 1.0
 
 
 class ControlPlane:
@@ -135,18 +133,17 @@ class ControlPlane:
 
     async def refresh(self, min_version: int = 0) -> Routing:
         """Routing at `min_version` or newer (0: whatever is newest now); the RoutingSource API."""
-        deadline = time.monotonic() + self.retry_window_s
-        delay = FIRST_BACKOFF_S
-        while True:
+        backoff = Backoff(self.retry_window_s)
+        while True:  # bounded by the backoff's deadline
             routing = await self.fetch_routing()
             if routing.version >= min_version:
                 return routing
-            if time.monotonic() + delay > deadline:
+            delay = backoff.next_delay()
+            if delay is None:
                 raise error(
                     Code.ROUTING_STALE, f"mgmtd is at v{routing.version}, not v{min_version} yet"
                 )
             await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_BACKOFF_S)
 
     @property
     def current(self) -> Routing:
@@ -227,9 +224,8 @@ class ControlPlane:
         request: Message | None = None,
         on_unavailable: Callable[[], None] | None = None,
     ) -> T:
-        deadline = time.monotonic() + window_s
-        backoff = FIRST_BACKOFF_S
-        while True:
+        backoff = Backoff(window_s)
+        while True:  # bounded by the backoff's deadline
             generation = self._generation
             try:
                 return await attempt()
@@ -237,15 +233,14 @@ class ControlPlane:
                 exc = errors.from_grpc(rpc)
                 cause = rpc
             cut = generation != self._generation  # our close (a fork), not the server
-            delay = random.uniform(0, backoff)
-            if not (exc.retryable or cut) or time.monotonic() + delay > deadline:
+            delay = backoff.next_delay()
+            if not (exc.retryable or cut) or delay is None:
                 raise exc from cause
             if exc.code is Code.UNAVAILABLE and not cut and on_unavailable is not None:
                 on_unavailable()
             if request is not None and "tag" in request.DESCRIPTOR.fields_by_name:
                 request.tag.attempt += 1  # same client id and request id: applied once
             await asyncio.sleep(delay)
-            backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     # ---- channels, threads, fork ---------------------------------------------------------------
 

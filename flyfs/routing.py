@@ -17,8 +17,8 @@ objects:
 Retries: there is no shared gRPC retry helper, so calls here retry only
 what is safe to repeat (reads, heartbeats, registrations, setting a state)
 and only on UNAVAILABLE (mgmtd restarting or not yet listening): at most
-:data:`ATTEMPTS` attempts, backoff from 50 ms doubling to 1 s with full
-jitter, and never past the call's `timeout_s` budget.  CreateChains is not
+:data:`ATTEMPTS` attempts, waits from :class:`flyfs.backoff.Backoff`, and
+never past the call's `timeout_s` budget.  CreateChains is not
 retried: a retry after a lost answer would be refused (its targets are
 already placed), not applied twice.
 """
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,6 +35,7 @@ from typing import TypeVar
 import grpc
 
 from flyfs import errors
+from flyfs.backoff import Backoff
 from flyfs.errors import Code, error
 from flyfs.layout import ChainTable
 from flyfs.proto import common_pb2, mgmtd_pb2, mgmtd_pb2_grpc
@@ -50,8 +50,6 @@ SERVING = common_pb2.TARGET_STATE_SERVING
 SYNCING = common_pb2.TARGET_STATE_SYNCING
 LASTSRV = common_pb2.TARGET_STATE_LASTSRV
 ATTEMPTS = 6
-_FIRST_BACKOFF_S = 0.05
-_MAX_BACKOFF_S = 1.0
 DEFAULT_TABLE_ID = 1
 
 
@@ -217,20 +215,15 @@ class RoutingTables:
 
 async def _retry_async(call: Callable[[float], Awaitable[T]], timeout_s: float) -> T:
     """`call(remaining_s)`, again on UNAVAILABLE, within the attempt and time budget."""
-    deadline = time.monotonic() + timeout_s
-    backoff = _FIRST_BACKOFF_S
-    for attempt in range(1, ATTEMPTS + 1):
-        remaining = deadline - time.monotonic()
+    backoff = Backoff(timeout_s, attempts=ATTEMPTS)
+    while True:  # bounded by the backoff's attempts and deadline
         try:
-            return await call(max(remaining, 0.001))
+            return await call(backoff.remaining())
         except grpc.RpcError as exc:
-            delay = random.uniform(0, backoff)
-            last = attempt == ATTEMPTS or time.monotonic() + delay >= deadline
-            if exc.code() != grpc.StatusCode.UNAVAILABLE or last:
+            delay = backoff.next_delay()
+            if exc.code() != grpc.StatusCode.UNAVAILABLE or delay is None:
                 raise errors.from_grpc(exc) from exc
         await asyncio.sleep(delay)
-        backoff = min(backoff * 2, _MAX_BACKOFF_S)
-    raise AssertionError("unreachable: the last attempt raises")
 
 
 class MgmtdClient:
@@ -371,19 +364,18 @@ class RoutingWatcher:
         return await asyncio.wrap_future(future)
 
     async def _refresh(self, min_version: int) -> Routing:
-        deadline = time.monotonic() + self.client.timeout_s
-        delay = _FIRST_BACKOFF_S
-        while True:
+        backoff = Backoff(self.client.timeout_s)
+        while True:  # bounded by the backoff's deadline
             routing = await self._fetch(self._routing.version if self._routing else 0)
             if routing.version >= min_version:
                 return routing
-            if time.monotonic() + delay > deadline:
+            delay = backoff.next_delay()
+            if delay is None:
                 raise error(
                     Code.ROUTING_STALE,
                     f"mgmtd is at routing v{routing.version}, not v{min_version} yet",
                 )
             await asyncio.sleep(delay)
-            delay = min(delay * 2, _MAX_BACKOFF_S)
 
     async def _fetch(self, known_version: int) -> Routing:
         fresh = await self.client.routing(known_version)
@@ -415,20 +407,16 @@ class RoutingWatcher:
 def fetch_routing(address: str, timeout_s: float = 10.0) -> Routing:
     """The current routing from mgmtd at `address`, synchronously (CLI, launcher)."""
     split_address(address)
-    deadline = time.monotonic() + timeout_s
-    backoff = _FIRST_BACKOFF_S
+    backoff = Backoff(timeout_s, attempts=ATTEMPTS)
     with grpc.insecure_channel(address) as channel:
         stub = mgmtd_pb2_grpc.MgmtdStub(channel)
-        for attempt in range(1, ATTEMPTS + 1):
-            remaining = max(deadline - time.monotonic(), 0.001)
+        while True:  # bounded by the backoff's attempts and deadline
+            request = mgmtd_pb2.GetRoutingInfoRequest()
             try:
-                response = stub.GetRoutingInfo(mgmtd_pb2.GetRoutingInfoRequest(), timeout=remaining)
+                response = stub.GetRoutingInfo(request, timeout=backoff.remaining())
                 return Routing(response.routing)
             except grpc.RpcError as exc:
-                delay = random.uniform(0, backoff)
-                last = attempt == ATTEMPTS or time.monotonic() + delay >= deadline
-                if exc.code() != grpc.StatusCode.UNAVAILABLE or last:
+                delay = backoff.next_delay()
+                if exc.code() != grpc.StatusCode.UNAVAILABLE or delay is None:
                     raise errors.from_grpc(exc) from exc
             time.sleep(delay)
-            backoff = min(backoff * 2, _MAX_BACKOFF_S)
-    raise AssertionError("unreachable: the last attempt raises")

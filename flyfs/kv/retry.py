@@ -1,9 +1,9 @@
 """The one retry policy every transaction runs under, and its two drivers.
 
 It retries only errors the table marks retryable (conflict, too old, busy),
-with capped exponential backoff and full jitter, bounded in attempts and in
-time.  "Commit unknown" (FDB's 1021: the commit may or may not have applied)
-is handled on purpose: a body that is idempotent by construction (it checks
+waiting as `flyfs.backoff` says, bounded in attempts and in time.  "Commit
+unknown" (FDB's 1021: the commit may or may not have applied) is handled on
+purpose: a body that is idempotent by construction (it checks
 its own idempotency record, as meta's mutations do) is retried; any other
 raises, because applying it twice could be wrong.
 
@@ -15,12 +15,12 @@ block) only drive it.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from flyfs.backoff import Backoff
 from flyfs.errors import Code, FlyfsError, error
 
 from .api import Engine, EngineTransaction
@@ -42,24 +42,24 @@ class Attempts:
     def __init__(self, policy: RetryPolicy, idempotent: bool):
         self.policy = policy
         self.idempotent = idempotent
-        self.count = 0
-        self.deadline = time.monotonic() + policy.max_total_s
-        self.backoff = policy.first_backoff_s
+        self.backoff = Backoff(
+            policy.max_total_s,
+            first_s=policy.first_backoff_s,
+            max_s=policy.max_backoff_s,
+            attempts=policy.max_attempts,
+        )
 
     def failed(self, exc: FlyfsError) -> float:
         """The delay before the next attempt; raises when there is to be none."""
-        self.count += 1
         retry = self.idempotent if exc.code is Code.KV_COMMIT_UNKNOWN else exc.retryable
         if not retry:
             raise exc
-        out_of_time = time.monotonic() + self.backoff > self.deadline
-        if self.count >= self.policy.max_attempts or out_of_time:
+        delay = self.backoff.next_delay()
+        if delay is None:
             raise error(
                 Code.KV_RETRIES_EXHAUSTED,
-                f"gave up after {self.count} attempts; last error: {exc}",
+                f"gave up after {self.backoff.failures} attempts; last error: {exc}",
             ) from exc
-        delay = random.uniform(0, self.backoff)
-        self.backoff = min(self.backoff * 2, self.policy.max_backoff_s)
         return delay
 
 
