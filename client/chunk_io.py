@@ -255,10 +255,9 @@ class ChunkIO:
         if exc.code in _ROUTING_ERRORS or exc.code in NODE_ERRORS:
             await self.routing.refresh()
         if exc.code not in _ROUTING_ERRORS or self.routing.current.version == before:
+            # The whole window is the failover's: one last try at its end.
             delay = backoff.next_delay()
-            if delay is None:
-                raise exc
-            await asyncio.sleep(delay)
+            await asyncio.sleep(backoff.remaining() if delay is None else delay)
 
     @staticmethod
     def _plan(chains: list[int], read: RangeInto, count: int) -> list[Piece]:

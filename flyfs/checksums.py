@@ -86,7 +86,7 @@ def verify_range(
         run = data[whole.start * CHECKSUM_BLOCK - offset : whole.stop * CHECKSUM_BLOCK - offset]
         if crc32c(run) != chain_blocks(block_crcs[whole.start - first : whole.stop - first]):
             suspects.extend(whole)  # one by one, to name the block that fails
-    for k in dict.fromkeys(suspects):
+    for k in sorted(set(suspects)):  # the first bad block is the one named
         start = k * CHECKSUM_BLOCK
         stop = min(start + CHECKSUM_BLOCK, chunk_length)
         lo, hi = max(offset, start), min(end, stop)
