@@ -220,7 +220,7 @@ class ChunkIO:
                     chains = chains_of[read.inode_id] = self._chains(routing, read.layout)
                 pieces += self._plan(chains, read, count)
         todo = pieces
-        backoff = Backoff(self.retry_window_s)
+        backoff = Backoff(self.retry_window_s, last_try_at_deadline=True)
         while todo:  # bounded: by the retry window, and rounds by the backoff in it
             failed = await self._read_round(todo)
             todo = [piece for piece, _ in failed]
@@ -255,9 +255,10 @@ class ChunkIO:
         if exc.code in _ROUTING_ERRORS or exc.code in NODE_ERRORS:
             await self.routing.refresh()
         if exc.code not in _ROUTING_ERRORS or self.routing.current.version == before:
-            # The whole window is the failover's: one last try at its end.
             delay = backoff.next_delay()
-            await asyncio.sleep(backoff.remaining() if delay is None else delay)
+            if delay is None:
+                raise exc
+            await asyncio.sleep(delay)
 
     @staticmethod
     def _plan(chains: list[int], read: RangeInto, count: int) -> list[Piece]:
@@ -399,7 +400,7 @@ class ChunkIO:
             lock = self._chunk_locks[chunk] = asyncio.Lock()
         async with lock:
             tag = self._tagger.tag()
-            backoff = Backoff(self.retry_window_s)
+            backoff = Backoff(self.retry_window_s, last_try_at_deadline=True)
             while True:  # bounded by the retry window; the same tag every time: applied once
                 routing = self.routing.current
                 try:

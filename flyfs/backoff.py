@@ -5,8 +5,10 @@ Capped exponential backoff with full jitter: the ceiling doubles from
 together (a node restarted under all of them) do not come back together.
 Every loop is bounded: by a deadline always, and by a count of attempts
 where one is given.  A loop asks for the next wait after each failure and
-gives up when there is none, so "out of time" means the same everywhere:
-the next attempt would start past the deadline.
+gives up when there is none: when the next attempt would start past the
+deadline, or, with `last_try_at_deadline`, once the deadline has passed
+(the wait that would cross it is cut to end there, for loops whose whole
+window must be used, such as reads and writes riding out a failover).
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ class Backoff:
         first_s: float = FIRST_S,
         max_s: float = MAX_S,
         attempts: int | None = None,
+        last_try_at_deadline: bool = False,
     ) -> None:
         self.deadline = time.monotonic() + window_s
         self._ceiling = first_s
         self._max_s = max_s
         self._attempts = attempts
+        self._last_try_at_deadline = last_try_at_deadline
         self.failures = 0
 
     def expired(self) -> bool:
@@ -46,7 +50,10 @@ class Backoff:
         if self._attempts is not None and self.failures >= self._attempts:
             return None
         delay = random.uniform(0, self._ceiling)
-        if time.monotonic() + delay >= self.deadline:
+        left = self.deadline - time.monotonic()
+        if self._last_try_at_deadline and left > 0:
+            delay = min(delay, left)
+        elif delay >= left:
             return None
         self._ceiling = min(self._ceiling * 2, self._max_s)
         return delay

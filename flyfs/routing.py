@@ -410,8 +410,8 @@ def fetch_routing(address: str, timeout_s: float = 10.0) -> Routing:
     backoff = Backoff(timeout_s, attempts=ATTEMPTS)
     with grpc.insecure_channel(address) as channel:
         stub = mgmtd_pb2_grpc.MgmtdStub(channel)
+        request = mgmtd_pb2.GetRoutingInfoRequest()
         while True:  # bounded by the backoff's attempts and deadline
-            request = mgmtd_pb2.GetRoutingInfoRequest()
             try:
                 response = stub.GetRoutingInfo(request, timeout=backoff.remaining())
                 return Routing(response.routing)

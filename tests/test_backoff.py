@@ -40,3 +40,11 @@ def test_no_wait_ends_past_the_deadline(top_of_range):
     assert backoff.next_delay() == 0.3
     assert backoff.next_delay() is None  # 0.6 more would reach past 0.5 s
     assert not backoff.expired() and 0.001 <= backoff.remaining() <= 0.5
+
+
+def test_last_try_at_deadline_cuts_the_wait_to_end_there(top_of_range):
+    backoff = Backoff(0.5, first_s=0.3, max_s=0.6, last_try_at_deadline=True)
+    assert backoff.next_delay() == 0.3
+    cut = backoff.next_delay()  # 0.6 would cross the deadline: cut to end at it
+    assert cut is not None and 0 < cut <= 0.5
+    assert Backoff(0.0, last_try_at_deadline=True).next_delay() is None  # past it: give up

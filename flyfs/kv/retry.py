@@ -40,7 +40,6 @@ class Attempts:
     """The retry decisions for one transaction, attempt after attempt."""
 
     def __init__(self, policy: RetryPolicy, idempotent: bool):
-        self.policy = policy
         self.idempotent = idempotent
         self.backoff = Backoff(
             policy.max_total_s,
